@@ -1,0 +1,227 @@
+"""The iroh node: the only place (with the rest of fleetdocs.net) that imports `iroh`.
+
+Facts from iroh 0.35 that shape this module (see docs/design.md):
+- the node key is not persisted by iroh: we pass the principal's seed on every start;
+- one event loop per process, registered with uniffi before any call;
+- a process that exits without `shutdown()` aborts, so `running_node` always shuts down;
+- subscription callbacks run on the docs actor: they must only enqueue, never call iroh;
+- there is no namespace import call: capabilities are imported by joining a ticket we build.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import iroh
+from iroh import iroh_ffi
+
+from fleetdocs.errors import NetError
+from fleetdocs.identity import Identity
+from fleetdocs.net.tickets import Capability, PeerAddr, decode_doc_ticket, encode_doc_ticket
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """One iroh-docs entry with its content: (namespace, author, key) -> value."""
+
+    author: bytes
+    key: bytes
+    value: bytes
+    timestamp_us: int
+
+    @property
+    def author_hex(self) -> str:
+        return self.author.hex()
+
+
+@dataclass(frozen=True)
+class ReplicaEvent:
+    """Something changed (or finished syncing) in a namespace; consumers re-read it."""
+
+    namespace_id: str
+    kind: str
+    peer: str | None = None
+
+
+class _Enqueue(iroh.SubscribeCallback):
+    """Callbacks run on iroh's docs actor: awaiting any iroh call here would deadlock."""
+
+    def __init__(self, namespace_id: str, queue: asyncio.Queue[ReplicaEvent]) -> None:
+        self.namespace_id = namespace_id
+        self.queue = queue
+
+    async def event(self, event: iroh.LiveEvent) -> None:
+        kind = event.type()
+        peer = None
+        if kind == iroh.LiveEventType.SYNC_FINISHED:
+            peer = event.as_sync_finished().peer.to_bytes().hex()
+        elif kind == iroh.LiveEventType.INSERT_REMOTE:
+            peer = event.as_insert_remote()._from.to_bytes().hex()
+        self.queue.put_nowait(ReplicaEvent(self.namespace_id, kind.name.lower(), peer))
+
+
+class Replica:
+    """One namespace replica; writes are authored by this node's principal."""
+
+    def __init__(self, node: FleetNode, doc: iroh.Doc, namespace_id: bytes, writable: bool) -> None:
+        self._node = node
+        self._doc = doc
+        self.namespace_id = namespace_id
+        self.writable = writable
+
+    @property
+    def id_hex(self) -> str:
+        return self.namespace_id.hex()
+
+    async def put(self, key: bytes, value: bytes) -> None:
+        if not value:
+            raise ValueError("iroh-docs rejects empty values")
+        try:
+            await self._doc.set_bytes(self._node.author, key, value)
+        except iroh.IrohError as exc:
+            if not self.writable:
+                raise NetError(f"namespace {self.id_hex[:12]}… is read-only here") from None
+            raise NetError(f"write to {self.id_hex[:12]}… failed: {exc}") from None
+
+    async def delete_prefix(self, prefix: bytes) -> int:
+        """Delete this author's entries under `prefix` (used by attack tests and GC)."""
+        return int(await self._doc.delete(self._node.author, prefix))
+
+    async def entries(self, prefix: bytes = b"") -> list[StoredEntry]:
+        """Every author's entry under `prefix` whose content is present locally."""
+        query = iroh.Query.key_prefix(prefix, None) if prefix else iroh.Query.all(None)
+        found = []
+        for entry in await self._doc.get_many(query):
+            if entry.content_len() == 0:
+                continue  # a tombstone left by a prefix delete
+            try:
+                value = await self._node.iroh.blobs().read_to_bytes(entry.content_hash())
+            except iroh.IrohError:
+                continue  # content not downloaded yet; the content-ready event re-triggers
+            found.append(StoredEntry(bytes.fromhex(str(entry.author())), entry.key(), value,
+                                     entry.timestamp()))
+        return found
+
+    async def tombstones(self, prefix: bytes = b"") -> list[tuple[bytes, bytes]]:
+        """(author, key) of empty entries: traces of prefix deletions, kept for audit."""
+        query = iroh.Query.key_prefix(prefix, None) if prefix else iroh.Query.all(None)
+        return [(bytes.fromhex(str(e.author())), e.key()) for e in await self._doc.get_many(query)
+                if e.content_len() == 0]
+
+    async def sync(self, peers: list[PeerAddr]) -> None:
+        """Start a set-reconciliation round with `peers` (returns before it finishes)."""
+        if not peers:
+            return
+        addrs = [iroh.NodeAddr(iroh.PublicKey.from_bytes(p.node_id), None, list(p.addrs))
+                 for p in peers]
+        try:
+            await self._doc.start_sync(addrs)
+        except iroh.IrohError as exc:
+            log.debug("start_sync on %s failed: %s", self.id_hex[:12], exc)
+
+    async def share_capability(self) -> Capability:
+        ticket = await self._doc.share(iroh.ShareMode.WRITE if self.writable else iroh.ShareMode.READ,
+                                       iroh.AddrInfoOptions.ID)
+        capability, _ = decode_doc_ticket(str(ticket))
+        return capability
+
+
+class FleetNode:
+    """A running iroh node holding one principal's namespaces and blobs."""
+
+    def __init__(self, node: iroh.Iroh, identity: Identity, author: iroh.AuthorId) -> None:
+        self.iroh = node
+        self.identity = identity
+        self.author = author
+        self.events: asyncio.Queue[ReplicaEvent] = asyncio.Queue()
+        self._replicas: dict[bytes, Replica] = {}
+
+    async def addr(self) -> PeerAddr:
+        node_addr = await self.iroh.net().node_addr()
+        return PeerAddr(self.identity.public, tuple(node_addr.direct_addresses()))
+
+    async def add_peer(self, peer: PeerAddr) -> None:
+        await self.iroh.net().add_node_addr(
+            iroh.NodeAddr(iroh.PublicKey.from_bytes(peer.node_id), None, list(peer.addrs)))
+
+    async def connected_peers(self) -> dict[str, list[str]]:
+        """Node ids this node has talked to, with the addresses iroh knows for them."""
+        infos = await self.iroh.net().remote_info_list()
+        return {info.node_id.to_bytes().hex(): [a.addr() for a in info.addrs] for info in infos}
+
+    async def namespaces(self) -> dict[bytes, bool]:
+        """Namespace id -> writable, for every replica in the store."""
+        return {bytes.fromhex(item.namespace): item.capability == iroh.CapabilityKind.WRITE
+                for item in await self.iroh.docs().list()}
+
+    async def create_namespace(self) -> Replica:
+        doc = await self.iroh.docs().create()
+        return await self._adopt(doc, bytes.fromhex(doc.id()), True)
+
+    async def import_capability(self, capability: Capability, peers: list[PeerAddr]) -> Replica:
+        """Import (or upgrade to) a capability by joining a ticket built for it.
+
+        The ticket needs at least one peer; with none known, this node's own address serves.
+        """
+        peers = peers or [await self.addr()]
+        ticket = iroh.DocTicket(encode_doc_ticket(capability, peers))
+        try:
+            doc = await self.iroh.docs().join(ticket)
+        except iroh.IrohError as exc:
+            raise NetError(f"cannot import namespace {capability.namespace_id.hex()[:12]}…: {exc}")\
+                from None
+        self._replicas.pop(capability.namespace_id, None)
+        return await self._adopt(doc, capability.namespace_id, capability.writable)
+
+    async def replica(self, namespace_id: bytes) -> Replica:
+        cached = self._replicas.get(namespace_id)
+        if cached is not None:
+            return cached
+        doc = await self.iroh.docs().open(namespace_id.hex())
+        if doc is None:
+            raise NetError(f"namespace {namespace_id.hex()[:12]}… is not in this home")
+        writable = (await self.namespaces()).get(namespace_id, False)
+        return await self._adopt(doc, namespace_id, writable)
+
+    async def _adopt(self, doc: iroh.Doc, namespace_id: bytes, writable: bool) -> Replica:
+        await doc.subscribe(_Enqueue(namespace_id.hex(), self.events))
+        replica = Replica(self, doc, namespace_id, writable)
+        self._replicas[namespace_id] = replica
+        return replica
+
+    async def shutdown(self) -> None:
+        await self.iroh.node().shutdown()
+
+
+@contextlib.asynccontextmanager
+async def running_node(store: Path, identity: Identity, bind: str = "0.0.0.0:0"
+                       ) -> AsyncIterator[FleetNode]:
+    """Start the node with the principal's key and always shut it down.
+
+    `bind` is the IPv4 socket address; tests and the local demo use "127.0.0.1:<port>".
+    """
+    iroh_ffi.uniffi_set_event_loop(asyncio.get_running_loop())  # type: ignore[arg-type]
+    store.mkdir(mode=0o700, exist_ok=True)
+    options = iroh.NodeOptions(
+        enable_docs=True,
+        node_discovery=iroh.NodeDiscoveryConfig.NONE,
+        ipv4_addr=bind,
+        ipv6_addr="[::1]:0" if bind.startswith("127.") else None,
+        secret_key=identity.seed,
+    )
+    try:
+        node = await iroh.Iroh.persistent_with_options(str(store), options)
+    except iroh.IrohError as exc:
+        raise NetError(f"cannot start the iroh node in {store}: {exc}") from None
+    try:
+        author = await node.authors().import_author(iroh.Author.from_string(identity.seed.hex()))
+        yield FleetNode(node, identity, author)
+    finally:
+        await node.node().shutdown()

@@ -1,0 +1,121 @@
+"""The namespace map: which iroh-docs namespaces a fleet has, who may write which keys.
+
+iroh-docs capabilities decide who can write a namespace at all (Write = its secret); these
+rules decide, per key, whose entries a reader accepts, because a namespace writable by
+several principals (e.g. `enroll`, writable by every ticket holder) must not let one of them
+speak for another. docs/namespaces.md explains the table; this module is its single source.
+
+Keys are built only by `key()`: path components joined by "/" and terminated by NUL. No
+component may contain "/" or NUL, so no key can be a prefix of another key, and iroh's
+prefix-destructive writes (writing `a/b` deletes the same author's `a/b…` entries) never
+remove anything but the entry being replaced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import blake3
+from nacl.signing import SigningKey
+
+CONTROL = "control"
+WITNESS = "witness"
+ENROLL = "enroll"
+DESIRED = "desired"
+REPORT = "report"
+
+TERMINATOR = b"\x00"
+
+
+def key(*parts: str) -> bytes:
+    for part in parts:
+        if not part or "/" in part or "\x00" in part:
+            raise ValueError(f"invalid key component {part!r}")
+    return "/".join(parts).encode() + TERMINATOR
+
+
+def parse_key(raw: bytes) -> tuple[str, ...] | None:
+    """Split a key written by `key()`; None for anything else (foreign or malformed keys)."""
+    if not raw.endswith(TERMINATOR) or raw.count(TERMINATOR) != 1:
+        return None
+    try:
+        parts = tuple(raw[:-1].decode().split("/"))
+    except UnicodeDecodeError:
+        return None
+    return parts if all(parts) else None
+
+
+def audit_key(author_hex: str, seq: int) -> bytes:
+    return key("audit", author_hex, f"{seq:016x}")
+
+
+def checkpoint_key(coordinator_hex: str, counter: int) -> bytes:
+    return key("checkpoint", coordinator_hex, f"{counter:016x}")
+
+
+def request_key(agent_hex: str) -> bytes:
+    return key("request", agent_hex)
+
+
+def grant_key(agent_hex: str) -> bytes:
+    return key("grant", agent_hex)
+
+
+def desired_entry_key(entry_hash_hex: str) -> bytes:
+    return key("entry", entry_hash_hex)
+
+
+def report_key(kind: str, seq: int | None = None) -> bytes:
+    return key(kind) if seq is None else key(kind, f"{seq:016x}")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    accepted: bool
+    reason: str = ""
+
+
+def author_may_write(scope: str, parts: tuple[str, ...] | None, author_hex: str) -> Verdict:
+    """May `author_hex` write the key `parts` in `scope`? Decided from the key alone.
+
+    Keys that name a principal may only be written by that principal. Entries whose
+    content must additionally come from an admin (audit entries, assignments) carry
+    their own signatures and are checked again by fleetdocs.audit.
+    """
+    if parts is None:
+        return Verdict(False, "key is not a fleetdocs key")
+    kind = parts[0]
+    named = {
+        (CONTROL, "audit"): 3,
+        (WITNESS, "checkpoint"): 3,
+        (ENROLL, "request"): 2,
+    }
+    if (scope, kind) in named:
+        if len(parts) != named[(scope, kind)]:
+            return Verdict(False, f"malformed {kind} key")
+        if parts[1] != author_hex:
+            return Verdict(False, f"{kind} entry for {parts[1][:12]}… written by {author_hex[:12]}…")
+        return Verdict(True)
+    if scope == ENROLL and kind == "grant" and len(parts) == 2:
+        return Verdict(True)  # sealed to the agent; content is checked by whoever opens it
+    if scope == DESIRED and kind == "entry" and len(parts) == 2:
+        return Verdict(True)  # content is a self-authenticating audit entry
+    if scope == REPORT and kind in {"status", "heartbeat", "facts", "generation"}:
+        return Verdict(True)  # the caller checks author == the report scope's agent
+    return Verdict(False, f"unexpected key {'/'.join(parts)[:60]!r} in {scope}")
+
+
+def desired_secret(fleet_secret: bytes, agent_id: bytes) -> bytes:
+    """The Write secret of an agent's desired-state namespace.
+
+    Derived, so that every coordinator (and admin) computes the same namespace for an agent
+    without coordinating, and writes into it; the agent is only ever given its id (Read).
+    """
+    fleet_key = blake3.blake3(
+        fleet_secret, derive_key_context="fleetdocs 2026 desired-state namespace v1"
+    ).digest()
+    return blake3.blake3(agent_id, key=fleet_key).digest()
+
+
+def namespace_id(secret: bytes) -> bytes:
+    return bytes(SigningKey(secret).verify_key)
