@@ -38,9 +38,7 @@ def encode_nix32(digest: bytes) -> str:
 def decode_nix32(text: str, byte_count: int) -> bytes:
     """Decode a Nix base32 string of a `byte_count`-byte hash, rejecting any non-canonical form."""
     if len(text) != nix32_length(byte_count):
-        raise NixHashError(
-            f"nix32 hash has {len(text)} digits, expected {nix32_length(byte_count)}"
-        )
+        raise NixHashError(f"nix32 hash has {len(text)} digits, expected {nix32_length(byte_count)}")
     digest = bytearray(byte_count)
     for offset, char in enumerate(text):
         value = _DIGIT_VALUE.get(char)
