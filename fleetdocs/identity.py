@@ -115,7 +115,8 @@ def import_openssh_key(data: bytes, passphrase: bytes | None) -> Identity:
         raise KeyFileError("the key is not passphrase-protected; omit the passphrase") from None
     except ValueError as exc:
         message = str(exc).lower()
-        if "bad decrypt" in message or "password" in message or "incorrect" in message:
+        wrong_passphrase = "checksum" in message or "decrypt" in message or "password" in message
+        if passphrase is not None and wrong_passphrase:
             raise KeyFileError("wrong passphrase for the OpenSSH key") from None
         if "unsupported" in message or "key type" in message:
             raise KeyFileError("unsupported OpenSSH key type: only ed25519 keys can be imported") from None

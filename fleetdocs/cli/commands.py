@@ -1,0 +1,1 @@
+"""Command registration (filled in as command groups land)."""

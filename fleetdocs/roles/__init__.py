@@ -1,0 +1,1 @@
+"""The three roles' operations; importing this package registers all of them."""

@@ -1,0 +1,150 @@
+"""An open home: its lock, its running iroh node, its replicas and its address book.
+
+Exactly one process opens a home at a time (`Home.exclusive`). That process is either the
+daemon (`fleetdocs run`) or a CLI command run while no daemon is up; both use this class,
+so a command behaves the same whichever process carries it out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+
+from fleetdocs.errors import NetError
+from fleetdocs.home import Home, HomeConfig
+from fleetdocs.identity import Identity
+from fleetdocs.net.addressbook import AddressBook
+from fleetdocs.net.node import FleetNode, Replica, ReplicaEvent, running_node
+from fleetdocs.net.tickets import Capability, PeerAddr
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SYNC_INTERVAL = 15.0
+
+
+def sync_interval() -> float:
+    return float(os.environ.get("FLEETDOCS_SYNC_INTERVAL", DEFAULT_SYNC_INTERVAL))
+
+
+class Session:
+    def __init__(self, home: Home, config: HomeConfig, identity: Identity, node: FleetNode) -> None:
+        self.home = home
+        self.config = config
+        self.identity = identity
+        self.node = node
+        self.book = AddressBook(home.path / "peers.json", identity.public)
+        self.last_sync: float | None = None
+
+    @property
+    def role(self) -> str:
+        return self.config.require_role()
+
+    def save_config(self) -> None:
+        self.home.save_config(self.config)
+
+    async def scope(self, name: str) -> Replica:
+        namespace = self.config.scopes.get(name)
+        if namespace is None:
+            raise NetError(f"this {self.config.role or 'home'} holds no capability for scope {name!r}")
+        return await self.node.replica(bytes.fromhex(namespace))
+
+    async def adopt_scope(self, name: str, capability: Capability) -> Replica:
+        """Import a capability and remember it under `name` in the home's config."""
+        replica = await self.node.import_capability(capability, self.book.addrs())
+        self.config.scopes[name] = capability.namespace_id.hex()
+        self.save_config()
+        return replica
+
+    async def learn_peers(self, peers: list[PeerAddr], role: str | None = None) -> None:
+        changed = False
+        for peer in peers:
+            if peer.node_id != self.identity.public:
+                await self.node.add_peer(peer)
+                changed |= self.book.learn(peer, role)
+        if changed:
+            self.book.save()
+
+    async def replicas(self) -> list[Replica]:
+        return [await self.node.replica(bytes.fromhex(ns)) for ns in self.config.scopes.values()]
+
+    async def sync_all(self) -> None:
+        """One anti-entropy round: reconcile every replica with every known peer."""
+        peers = self.book.addrs()
+        for replica in await self.replicas():
+            await replica.sync(peers)
+        self.last_sync = time.time()
+
+    async def sync_and_wait(self, timeout: float) -> set[str]:
+        """Sync now and wait until every known peer finished a round (or `timeout`).
+
+        Returns the ids of the peers that completed a sync, which the CLI reports.
+        """
+        expected = {p.node_id.hex() for p in self.book.addrs()}
+        done: set[str] = set()
+        deadline = time.monotonic() + timeout
+        await self.sync_all()
+        while expected - done and (remaining := deadline - time.monotonic()) > 0:
+            try:
+                event = await asyncio.wait_for(self.node.events.get(), remaining)
+            except TimeoutError:
+                break
+            self.note_event(event)
+            if event.kind == "sync_finished" and event.peer:
+                done.add(event.peer)
+        self.book.save()
+        return done
+
+    def note_event(self, event: ReplicaEvent) -> None:
+        if event.kind == "sync_finished" and event.peer:
+            self.book.contacted(bytes.fromhex(event.peer))
+
+    async def refresh_peer_addrs(self) -> None:
+        """Learn the current addresses of peers that reached us (e.g. after their restart)."""
+        known = {p.hex() for p in self.book.peers}
+        for node_id, addrs in (await self.node.connected_peers()).items():
+            if node_id in known and addrs:
+                self.book.learn(PeerAddr(bytes.fromhex(node_id), tuple(sorted(addrs))))
+
+
+def bind_address(config: HomeConfig) -> str:
+    """Reuse the port this home had, so peers' address books stay valid across restarts."""
+    host = os.environ.get("FLEETDOCS_BIND_HOST", config.extra.get("bind_host", "0.0.0.0"))
+    return f"{host}:{int(config.extra.get('port', 0))}"
+
+
+@contextlib.asynccontextmanager
+async def open_session(home: Home, *, create_key: bool = False) -> AsyncIterator[Session]:
+    with home.exclusive():
+        identity = home.identity(create=create_key)
+        config = home.load_config()
+        try:
+            node_cm = running_node(home.store_path, identity, bind_address(config))
+            node = await node_cm.__aenter__()
+        except NetError:
+            if not config.extra.get("port"):
+                raise
+            config.extra.pop("port")  # the old port is taken: start on a fresh one
+            node_cm = running_node(home.store_path, identity, bind_address(config))
+            node = await node_cm.__aenter__()
+        try:
+            session = Session(home, config, identity, node)
+            port = _ipv4_port(await node.addr())
+            if port and config.extra.get("port") != port and config.role is not None:
+                config.extra["port"] = port
+                session.save_config()
+            for peer in session.book.addrs():
+                await node.add_peer(peer)
+            yield session
+        finally:
+            await node_cm.__aexit__(None, None, None)
+
+
+def _ipv4_port(addr: PeerAddr) -> int:
+    for socket_addr in addr.addrs:
+        if not socket_addr.startswith("["):
+            return int(socket_addr.rpartition(":")[2])
+    return 0
