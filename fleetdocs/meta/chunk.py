@@ -244,26 +244,16 @@ def _decode_ops(columns: dict[int, bytes], actors: list[bytes], start_op: int) -
         raise MalformedChangeError("an op has no action")
     count = len(actions)
     obj_actors = _padded(decode_uint_column(column(_Column.OBJ_ACTOR), "obj"), count, None, "obj")
-    obj_counters = _padded(
-        decode_uint_column(column(_Column.OBJ_COUNTER), "obj"), count, None, "obj"
-    )
+    obj_counters = _padded(decode_uint_column(column(_Column.OBJ_COUNTER), "obj"), count, None, "obj")
     key_actors = _padded(decode_uint_column(column(_Column.KEY_ACTOR), "key"), count, None, "key")
-    key_counters = _padded(
-        decode_delta_column(column(_Column.KEY_COUNTER), "key"), count, None, "key"
-    )
+    key_counters = _padded(decode_delta_column(column(_Column.KEY_COUNTER), "key"), count, None, "key")
     key_strings = _padded(decode_str_column(column(_Column.KEY_STRING), "key"), count, None, "key")
     inserts = _padded(decode_bool_column(column(_Column.INSERT), "insert"), count, False, "insert")
-    value_meta = _padded(
-        decode_uint_column(column(_Column.VALUE_META), "value"), count, None, "value"
-    )
+    value_meta = _padded(decode_uint_column(column(_Column.VALUE_META), "value"), count, None, "value")
     values = _decode_values(value_meta, column(_Column.VALUE_RAW))
-    pred_counts = _padded(
-        decode_uint_column(column(_Column.PRED_GROUP), "pred"), count, None, "pred"
-    )
+    pred_counts = _padded(decode_uint_column(column(_Column.PRED_GROUP), "pred"), count, None, "pred")
     total_preds = sum(pred or 0 for pred in pred_counts)
-    pred_actors = _padded(
-        decode_uint_column(column(_Column.PRED_ACTOR), "pred"), total_preds, None, "pred"
-    )
+    pred_actors = _padded(decode_uint_column(column(_Column.PRED_ACTOR), "pred"), total_preds, None, "pred")
     pred_counters = _padded(
         decode_delta_column(column(_Column.PRED_COUNTER), "pred"), total_preds, None, "pred"
     )

@@ -35,3 +35,7 @@ class MalformedChangeError(MetaError):
 
 class ChangeRejectedError(MetaError):
     """The change is well formed but may not enter the document (counter, schema, actor, seq)."""
+
+
+class NothingToChangeError(MetaError):
+    """The edit would change nothing (e.g. unset a field that is not set)."""

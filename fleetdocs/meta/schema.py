@@ -66,9 +66,7 @@ def parse_target(text: str) -> Target:
     """Parse ``kind:hex``; hex is lower-cased so one target never gets two spellings."""
     kind, sep, ident = text.partition(":")
     if not sep or kind not in FIELDS:
-        raise UnknownTargetError(
-            f"unknown target {text!r}: expected agent:<hex id> or artifact:<hex hash>"
-        )
+        raise UnknownTargetError(f"unknown target {text!r}: expected agent:<hex id> or artifact:<hex hash>")
     ident = ident.lower()
     if not _HEX_ID.fullmatch(ident) or len(ident) % 2:
         raise UnknownTargetError(f"target {text!r} does not end in an even-length hex id")
