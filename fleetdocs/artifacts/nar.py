@@ -115,3 +115,31 @@ def _dump_regular(path: bytes, info: os.stat_result, buffer: _TokenBuffer) -> It
         if remaining or source.read(1):
             raise NarError(f"{os.fsdecode(path)} changed size while it was being archived")
     buffer.add_raw(b"\0" * padding(info.st_size))
+
+
+def nar_size(path: Path) -> int:
+    """Exact byte length of the NAR of `path`, from metadata alone (for progress totals)."""
+    return len(encode_string(MAGIC)) + _node_size(os.fsencode(path))
+
+
+def _node_size(path: bytes) -> int:
+    info = os.lstat(path)
+    size = _tokens_size(b"(", b"type", b")")
+    if stat.S_ISREG(info.st_mode):
+        size += _tokens_size(b"regular", b"contents") + 8 + info.st_size + padding(info.st_size)
+        if info.st_mode & stat.S_IXUSR:
+            size += _tokens_size(b"executable", b"")
+    elif stat.S_ISLNK(info.st_mode):
+        size += _tokens_size(b"symlink", b"target", os.readlink(path))
+    elif stat.S_ISDIR(info.st_mode):
+        size += _tokens_size(b"directory")
+        for name in os.listdir(path):
+            size += _tokens_size(b"entry", b"(", b"name", name, b"node", b")")
+            size += _node_size(os.path.join(path, name))
+    else:
+        raise UnsupportedFileError(f"{os.fsdecode(path)}: a NAR holds only files, symlinks and directories")
+    return size
+
+
+def _tokens_size(*tokens: bytes) -> int:
+    return sum(8 + len(token) + padding(len(token)) for token in tokens)
