@@ -1,0 +1,185 @@
+"""Structural checks of the entry DAG: forks, references, gaps. No roster rules here.
+
+Input is the set of signature-checked entries of one fleet. Output per entry is one of
+*sound* (its whole causal past is present and consistent), *pending* (something it builds on
+has not arrived yet: waiting is not an error) or *invalid* (a reference that can never be
+satisfied), plus the sequence number from which each equivocating author's chain is void.
+
+Rules (documented in docs/audit.md):
+
+* Fork: an author signed two different entries for one seq, or signed an entry whose ``prev``
+  differs from the entry the log holds at seq - 1. Both are two conflicting signatures of the
+  same author, so the author's entries from that seq on are invalid; nobody else's are.
+* A reference (``prev`` or a dep) must point at an entry with the stated (author, seq) whose
+  vector clock the referencing entry dominates. An entry that builds on such a broken entry
+  is broken too: an honest client never builds on what it could not check.
+* A reference to an absent entry is *pending*, unless the slot is already known to hold a
+  different entry (a conflicting dependency: invalid, reported with both signatures).
+* In *sparse* mode (agents, who hold only roster entries) absent references are assumed to
+  exist; completeness of the roster entries is then the caller's promise.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from fleetdocs.audit.entry import AuditEntry, order_key
+from fleetdocs.audit.verdict import Problem, ProblemKind, Status, Verdict, short, signed_evidence
+
+Slot = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class Structure:
+    """Result of the structural pass."""
+
+    status: Mapping[str, Verdict]
+    """Per entry hash: valid (= structurally sound), invalid or pending."""
+    fork_at: Mapping[str, int]
+    """Per equivocating author: the first seq whose slot holds conflicting signatures."""
+    problems: list[Problem]
+
+
+def analyse_structure(
+    members: Mapping[str, AuditEntry], rejected: Mapping[str, str], *, sparse: bool
+) -> Structure:
+    """Judge every member's references and find forks (see module docstring)."""
+    slots: dict[Slot, set[str]] = defaultdict(set)
+    claimed: dict[Slot, set[str]] = defaultdict(set)
+    for entry in members.values():
+        slots[entry.author, entry.seq].add(entry.hash)
+        if entry.prev is not None:
+            claimed[entry.author, entry.seq - 1].add(entry.prev)
+    problems: list[Problem] = []
+    fork_at = _find_forks(members, slots, claimed, problems)
+    status: dict[str, Verdict] = {}
+    for entry in sorted(members.values(), key=order_key):
+        status[entry.hash] = _judge_references(
+            entry, members, rejected, slots, claimed, status, problems, sparse=sparse
+        )
+    return Structure(status=status, fork_at=fork_at, problems=problems)
+
+
+def _find_forks(
+    members: Mapping[str, AuditEntry],
+    slots: Mapping[Slot, set[str]],
+    claimed: Mapping[Slot, set[str]],
+    problems: list[Problem],
+) -> dict[str, int]:
+    fork_at: dict[str, int] = {}
+    for author, seq in sorted(set(slots) | set(claimed)):
+        if author in fork_at or len(slots.get((author, seq), set()) | claimed.get((author, seq), set())) < 2:
+            continue
+        fork_at[author] = seq
+        held = sorted(slots.get((author, seq), set()))
+        contradicting = sorted(
+            entry_hash
+            for entry_hash in slots.get((author, seq + 1), set())
+            if members[entry_hash].prev not in held
+        )
+        problems.append(
+            Problem(
+                ProblemKind.EQUIVOCATION,
+                f"author {short(author)} signed conflicting entries for seq {seq}; its entries "
+                f"from seq {seq} on are invalid",
+                {
+                    "author": author,
+                    "seq": seq,
+                    "entries": [signed_evidence(members[h].raw) for h in held + contradicting],
+                },
+            )
+        )
+    return fork_at
+
+
+def _references(entry: AuditEntry) -> Iterator[tuple[str, int, str]]:
+    if entry.prev is not None:
+        yield entry.author, entry.seq - 1, entry.prev
+    yield from entry.deps
+
+
+def _dominates(entry: AuditEntry, earlier: AuditEntry) -> bool:
+    """``entry``'s clock covers ``earlier``'s clock and ``earlier`` never saw ``entry``'s slot."""
+    return earlier.clock.get(entry.author, -1) < entry.seq and all(
+        entry.clock.get(author, -1) >= seq for author, seq in earlier.clock.items()
+    )
+
+
+def _judge_references(
+    entry: AuditEntry,
+    members: Mapping[str, AuditEntry],
+    rejected: Mapping[str, str],
+    slots: Mapping[Slot, set[str]],
+    claimed: Mapping[Slot, set[str]],
+    status: Mapping[str, Verdict],
+    problems: list[Problem],
+    *,
+    sparse: bool,
+) -> Verdict:
+    waiting: Verdict | None = None
+    for author, seq, target_hash in _references(entry):
+        target = members.get(target_hash)
+        where = f"{short(author)}#{seq}"
+        if target is None:
+            if target_hash in rejected:
+                return _broken(entry, f"references rejected entry {short(target_hash)} "
+                               f"({rejected[target_hash]})", problems)
+            known = slots.get((author, seq), set()) | claimed.get((author, seq), set())
+            if known and target_hash not in known:
+                problems.append(_conflicting_dependency(entry, (author, seq), known, members, slots))
+                return Verdict.invalid(
+                    f"depends on {short(target_hash)} as {where}, but that author signed "
+                    f"a different entry there"
+                )
+            if not sparse and waiting is None:
+                waiting = Verdict.pending(f"waiting for entry {where} ({short(target_hash)})")
+            continue
+        if (target.author, target.seq) != (author, seq):
+            return _broken(entry, f"reference {where} points at an entry that is "
+                           f"{short(target.author)}#{target.seq}", problems)
+        if not _dominates(entry, target):
+            return _broken(entry, f"vector clock does not cover referenced entry {where}",
+                           problems)
+        target_status = status[target_hash]
+        if target_status.status is Status.INVALID:
+            return Verdict.invalid(f"builds on invalid entry {where}: {target_status.reason}")
+        if target_status.status is Status.PENDING and waiting is None:
+            waiting = target_status
+    return waiting or Verdict.valid()
+
+
+def _broken(entry: AuditEntry, reason: str, problems: list[Problem]) -> Verdict:
+    problems.append(
+        Problem(
+            ProblemKind.BROKEN_REFERENCE,
+            f"entry {short(entry.hash)} by {short(entry.author)}: {reason}",
+            {"entries": [signed_evidence(entry.raw)]},
+        )
+    )
+    return Verdict.invalid(reason)
+
+
+def _conflicting_dependency(
+    entry: AuditEntry,
+    slot: Slot,
+    known: set[str],
+    members: Mapping[str, AuditEntry],
+    slots: Mapping[Slot, set[str]],
+) -> Problem:
+    """Evidence: the depending entry, plus what the slot's author signed for that slot.
+
+    The author's own statement is either the entry in the slot or, if only its successor
+    arrived, the successor whose ``prev`` names the slot.
+    """
+    author, seq = slot
+    held = sorted(h for h in known if h in members)
+    successors = sorted(
+        h for h in slots.get((author, seq + 1), set()) if members[h].prev in known - set(held)
+    )
+    return Problem(
+        ProblemKind.CONFLICTING_DEPENDENCY,
+        f"entry {short(entry.hash)} by {short(entry.author)} names a different "
+        f"{short(author)}#{seq} than the one that author signed: one of the two lied or "
+        f"equivocated",
+        {"entries": [signed_evidence(members[h].raw) for h in [entry.hash, *held, *successors]]},
+    )
