@@ -21,7 +21,7 @@ _DEFAULT_SET_FIELD = {"agent": "tags", "artifact": "labels"}
 def set_value(store: MetaStore, actor: bytes, target: str, field: str, value: str) -> bytes:
     """Set a scalar field. The put overwrites every value now visible, conflicting ones too."""
     key = scalar_key(parse_target(target), field)
-    return _change(store, actor, key, check_value(value), f"{target} {field}")
+    return _change(store, actor, key, check_value(value), f"{target} {field} is already {value!r}")
 
 
 def unset(store: MetaStore, actor: bytes, target: str, field: str) -> bytes:
@@ -38,14 +38,15 @@ def resolve(store: MetaStore, actor: bytes, target: str, field: str, value: str)
     key = scalar_key(parsed, field)
     if not store.is_conflicted(parsed, field):
         raise NoConflictError(f"{parsed} {field} has no conflict to resolve")
-    return _change(store, actor, key, check_value(value), f"{target} {field}")
+    return _change(store, actor, key, check_value(value), f"{target} {field} is {value!r}")
 
 
 def tag_add(store: MetaStore, actor: bytes, target: str, tag: str, field: str | None = None) -> bytes:
     """Add a member to a set field (tags by default for agents, labels for artifacts)."""
     parsed = parse_target(target)
-    key = member_key(parsed, _set_field(parsed, field), tag)
-    return _change(store, actor, key, True, f"{target} {tag}")
+    set_field = _set_field(parsed, field)
+    key = member_key(parsed, set_field, tag)
+    return _change(store, actor, key, True, f"{target} {set_field} already has {tag!r}")
 
 
 def tag_remove(store: MetaStore, actor: bytes, target: str, tag: str, field: str | None = None) -> bytes:

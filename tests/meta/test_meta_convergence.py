@@ -63,6 +63,10 @@ def try_edit(admin: Admin, edit: Edit) -> None:
         admin.edit(edit)
 
 
+def resolving(conflict: Conflict, value: str) -> Edit:
+    return lambda store, key: resolve(store, key, conflict.target, conflict.field, value)
+
+
 def summary(conflicts: list[Conflict]) -> list[tuple[str, str, list[tuple[str, bytes]]]]:
     return [(c.target, c.field, [(v.value, v.by.entry_hash) for v in c.values]) for c in conflicts]
 
@@ -107,7 +111,7 @@ def test_offline_admins_converge_and_resolve_clears_conflicts(
         assert shown == conflict.winner, "the listed winner is the value Automerge shows"
         resolver = rng.choice(admins)
         choice = rng.choice(conflict.values).value
-        try_edit(resolver, lambda s, k, c=conflict, v=choice: resolve(s, k, c.target, c.field, v))
+        resolver.edit(resolving(conflict, choice))
     meet_everyone(admins, rng)
     assert_converged(admins)
     assert admins[0].store.conflicts() == []
