@@ -56,9 +56,9 @@ def reject_floats(value: object, *, what: str, error: type[AuditError]) -> None:
 
 def is_hex(value: object, nbytes: int) -> bool:
     """True if ``value`` is lowercase hex encoding exactly ``nbytes`` bytes."""
-    return (
-        isinstance(value, str) and len(value) == 2 * nbytes and _LOWER_HEX.fullmatch(value) is not None
-    )
+    if not isinstance(value, str) or len(value) != 2 * nbytes:
+        return False
+    return _LOWER_HEX.fullmatch(value) is not None
 
 
 def is_int(value: object) -> bool:

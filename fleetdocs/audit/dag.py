@@ -68,7 +68,7 @@ def _find_forks(
 ) -> dict[str, int]:
     fork_at: dict[str, int] = {}
     for author, seq in sorted(set(slots) | set(claimed)):
-        if author in fork_at or len(slots.get((author, seq), set()) | claimed.get((author, seq), set())) < 2:
+        if author in fork_at or len(_signed_for(author, seq, slots, claimed)) < 2:
             continue
         fork_at[author] = seq
         held = sorted(slots.get((author, seq), set()))
@@ -90,6 +90,13 @@ def _find_forks(
             )
         )
     return fork_at
+
+
+def _signed_for(
+    author: str, seq: int, slots: Mapping[Slot, set[str]], claimed: Mapping[Slot, set[str]]
+) -> set[str]:
+    """Hashes the author signed for a slot: entries in it, or its successors' ``prev``."""
+    return slots.get((author, seq), set()) | claimed.get((author, seq), set())
 
 
 def _references(entry: AuditEntry) -> Iterator[tuple[str, int, str]]:
@@ -124,9 +131,11 @@ def _judge_references(
             if target_hash in rejected:
                 return _broken(entry, f"references rejected entry {short(target_hash)} "
                                f"({rejected[target_hash]})", problems)
-            known = slots.get((author, seq), set()) | claimed.get((author, seq), set())
+            known = _signed_for(author, seq, slots, claimed)
             if known and target_hash not in known:
-                problems.append(_conflicting_dependency(entry, (author, seq), known, members, slots))
+                problems.append(
+                    _conflicting_dependency(entry, (author, seq), known, members, slots)
+                )
                 return Verdict.invalid(
                     f"depends on {short(target_hash)} as {where}, but that author signed "
                     f"a different entry there"

@@ -18,7 +18,7 @@ from nacl.signing import SigningKey, VerifyKey
 
 from fleetdocs.audit.actions import FLEET_CREATE, check_args
 from fleetdocs.audit.canonical import canonical_bytes, is_hex, is_int, parse_canonical
-from fleetdocs.audit.errors import EntryFormatError, SignatureError
+from fleetdocs.audit.errors import AuditError, EntryFormatError, SignatureError
 
 FORMAT_VERSION: Final = 1
 SIGNATURE_DOMAIN: Final = b"fleetdocs/audit/v1\x00"
@@ -76,7 +76,8 @@ class AuditEntry:
             missing = sorted(_FIELDS - obj.keys())
             extra = sorted(obj.keys() - _FIELDS)
             raise EntryFormatError(
-                f"audit entry fields wrong: missing {missing or 'none'}, unexpected {extra or 'none'}"
+                f"audit entry fields wrong: missing {missing or 'none'}, "
+                f"unexpected {extra or 'none'}"
             )
         author = _hex_field(obj, "author", 32)
         seq = obj["seq"]
@@ -102,7 +103,9 @@ class AuditEntry:
             fleet = _hex_field(obj, "fleet", 32)
             if action == FLEET_CREATE:
                 raise EntryFormatError("fleet.create entry must have fleet null (it is genesis)")
-        deps = _parse_deps(obj["deps"], author)
+        deps = parse_heads(obj["deps"], what="audit entry deps", error=EntryFormatError)
+        if any(dep[0] == author for dep in deps):
+            raise EntryFormatError("audit entry deps must not name the entry's own author")
         time_us = obj["time"]
         if not is_int(time_us) or time_us < 0:
             raise EntryFormatError("audit entry time must be a non-negative integer (µs)")
@@ -247,10 +250,14 @@ def _hex_field(obj: Mapping[str, Any], name: str, nbytes: int) -> str:
     return str(value)
 
 
-def _parse_deps(value: object, author: str) -> tuple[Dep, ...]:
+def parse_heads(value: object, *, what: str, error: type[AuditError]) -> tuple[Dep, ...]:
+    """Parse a list of chain heads ``[author_hex, seq, hash_hex]``, sorted, one per author.
+
+    Shared by entry deps and checkpoint heads, which have the same shape and rules.
+    """
     if not isinstance(value, list):
-        raise EntryFormatError("audit entry deps must be a list")
-    deps: list[Dep] = []
+        raise error(f"{what} must be a list")
+    heads: list[Dep] = []
     for item in value:
         if not (
             isinstance(item, list)
@@ -260,11 +267,9 @@ def _parse_deps(value: object, author: str) -> tuple[Dep, ...]:
             and item[1] >= 0
             and is_hex(item[2], 32)
         ):
-            raise EntryFormatError("audit entry dep must be [author_hex, seq, hash_hex]")
-        deps.append((item[0], item[1], item[2]))
-    authors = [dep[0] for dep in deps]
+            raise error(f"each of {what} must be [author_hex, seq, hash_hex]")
+        heads.append((item[0], item[1], item[2]))
+    authors = [head[0] for head in heads]
     if authors != sorted(set(authors)):
-        raise EntryFormatError("audit entry deps must be sorted by author, one per author")
-    if author in authors:
-        raise EntryFormatError("audit entry deps must not name the entry's own author")
-    return tuple(deps)
+        raise error(f"{what} must be sorted by author, one per author")
+    return tuple(heads)
