@@ -5,10 +5,12 @@ import json
 import random
 from pathlib import Path
 
+import pytest
 from automerge.core import ROOT, Document, ScalarType, ScalarValue
 from meta_sim import AGENT, ARTIFACT, OTHER_AGENT, Admin, make_entry, sync
 
 from fleetdocs.meta import ChangeStatus, MetaChange, MetaStore, set_value, tag_add
+from fleetdocs.meta.binding import BindingError, MetaDocument
 from fleetdocs.meta.chunk import MAX_CHANGE_BYTES
 
 JS_CHANGES = json.loads((Path(__file__).parent / "fixtures" / "js_changes.json").read_text())
@@ -179,3 +181,31 @@ def test_excluding_a_removed_admins_concurrent_edits_gives_the_document_without_
     assert store.conflicts() == []
     with_invalid = MetaStore.rebuild(everything)
     assert with_invalid.value(AGENT, "name") == "pwned", "the exclusion is what keeps them out"
+
+
+def test_binding_refusal_rejects_only_that_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    entries = admin_with_history(3).entries()
+    store = MetaStore.rebuild(entries[:1])
+    refuse = BindingError("automerge refused the changes: simulated")
+
+    def refusing_apply(self: MetaDocument, changes: list[bytes]) -> None:
+        raise refuse
+
+    with monkeypatch.context() as patch:
+        patch.setattr(MetaDocument, "apply", refusing_apply)
+        assert store.add(entries[1]) is ChangeStatus.REJECTED
+    assert "simulated" in reason_of(store, entries[1])
+    assert store.value(AGENT, "name") == "v0"
+    assert store.add(entries[2]) is ChangeStatus.PENDING, "its successor waits, nothing breaks"
+
+
+def test_rebuild_falls_back_to_one_change_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    entries = admin_with_history(3).entries()
+
+    def refusing_load(changes: list[bytes]) -> MetaDocument:
+        raise BindingError("automerge refused the changes: simulated")
+
+    monkeypatch.setattr(MetaDocument, "load", staticmethod(refusing_load))
+    store = MetaStore.rebuild(entries)
+    assert store.value(AGENT, "name") == "v2"
+    assert store.rejected == [] and store.pending == []
