@@ -7,8 +7,6 @@ hash. The manifest uses exactly that notation so an operator can compare it with
 
 from __future__ import annotations
 
-import hashlib
-
 from fleetdocs.artifacts.errors import NixHashError
 
 NIX32_ALPHABET = "0123456789abcdfghijklmnpqrsvwxyz"
@@ -76,8 +74,3 @@ def nar_hash_from_base16(text: str) -> str:
     except ValueError:
         raise NixHashError(f"invalid base16 sha256 {text!r}") from None
     return format_nar_hash(digest)
-
-
-def nar_hash_of(data: bytes) -> str:
-    """narHash of an in-memory NAR (convenience for small archives and tests)."""
-    return format_nar_hash(hashlib.sha256(data).digest())

@@ -47,3 +47,17 @@ def test_real_dump_db(built_closure: str) -> None:
     records = nix.path_infos(paths)
     assert set(records) == set(paths)
     assert set(records[built_closure].references) < set(paths)
+
+
+def test_missing_nix_is_a_clear_error() -> None:
+    absent = NixStore(executable="/nonexistent/nix-store")
+    assert not absent.available()
+    with pytest.raises(NixCommandError, match="not found; is Nix installed"):
+        absent.closure("/nix/store/x")
+
+
+@requires_nix
+def test_failing_nix_command_reports_its_error() -> None:
+    assert NixStore().available()
+    with pytest.raises(NixCommandError, match="--query failed"):
+        NixStore().closure("/nix/store/" + "0" * 32 + "-absent")
