@@ -14,8 +14,8 @@ from fleetdocs.session import open_session
 PUSH_TIMEOUT = 3.0
 
 
-def run_op(home: Home, name: str, **args: Any) -> Any:
-    return asyncio.run(_run(home, name, args))
+def run_op(home: Home, op: str, **args: Any) -> Any:
+    return asyncio.run(_run(home, op, args))
 
 
 async def _run(home: Home, name: str, args: dict[str, Any]) -> Any:

@@ -1,0 +1,94 @@
+"""`fleetdocs run`: the long-lived process of a home, whatever its role.
+
+It holds the home (lock + iroh node), answers CLI requests on the control socket, runs
+anti-entropy with every known peer (live gossip is lossy and replicas are not live after a
+restart until synced with real addresses), and calls its role's `reconcile` whenever a
+replica changes — debounced, because a sync delivers entries in bursts — and periodically,
+so that a lost event only delays work by one interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Protocol
+
+from fleetdocs import control
+from fleetdocs.home import Home
+from fleetdocs.ops import dispatch
+from fleetdocs.session import Session, open_session, sync_interval
+
+log = logging.getLogger(__name__)
+
+DEBOUNCE = 0.05
+
+
+class Role(Protocol):
+    async def reconcile(self, session: Session) -> None: ...
+
+
+async def run_daemon(home: Home) -> None:
+    from fleetdocs.roles import role_for_session
+
+    async with open_session(home) as session:
+        role = role_for_session(session)
+        wake = asyncio.Event()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+
+        async def handle(op: str, args: dict[str, object]) -> object:
+            result = await dispatch(session, op, args)
+            wake.set()  # an operation may have written: let the role react now
+            return result
+
+        server = await control.serve(home.socket_path, handle)
+        tasks = [
+            asyncio.create_task(_anti_entropy(session, wake)),
+            asyncio.create_task(_pump_events(session, wake)),
+            asyncio.create_task(_reconcile_loop(session, role, wake)),
+        ]
+        log.info("%s %s running", session.role, session.identity.public_hex[:12])
+        try:
+            await stop.wait()
+        finally:
+            server.close()
+            with contextlib.suppress(FileNotFoundError):
+                home.socket_path.unlink()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            session.book.save()
+
+
+async def _anti_entropy(session: Session, wake: asyncio.Event) -> None:
+    while True:
+        await session.refresh_peer_addrs()
+        await session.sync_all()
+        session.book.save()
+        wake.set()
+        await asyncio.sleep(sync_interval())
+
+
+async def _pump_events(session: Session, wake: asyncio.Event) -> None:
+    while True:
+        event = await session.node.events.get()
+        session.note_event(event)
+        wake.set()
+
+
+async def _reconcile_loop(session: Session, role: Role, wake: asyncio.Event) -> None:
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), sync_interval())
+        await asyncio.sleep(DEBOUNCE)
+        wake.clear()
+        try:
+            await role.reconcile(session)
+        except Exception:
+            # One bad round (e.g. a peer's malformed entry) must not stop the daemon; the
+            # next round retries, and verification problems are reported through status.
+            log.exception("reconcile failed")
