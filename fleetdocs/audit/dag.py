@@ -20,13 +20,14 @@ Rules (documented in docs/audit.md):
 """
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from fleetdocs.audit.entry import AuditEntry, order_key
+from fleetdocs.audit.entry import AuditEntry
 from fleetdocs.audit.verdict import Problem, ProblemKind, Status, Verdict, short, signed_evidence
 
 Slot = tuple[str, int]
+_SOUND = Verdict.valid()
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,17 @@ class Structure:
 
 
 def analyse_structure(
-    members: Mapping[str, AuditEntry], rejected: Mapping[str, str], *, sparse: bool
+    members: Mapping[str, AuditEntry],
+    ordered: Sequence[AuditEntry],
+    rejected: Mapping[str, str],
+    *,
+    sparse: bool,
 ) -> Structure:
-    """Judge every member's references and find forks (see module docstring)."""
+    """Judge every member's references and find forks (see module docstring).
+
+    ``ordered`` holds the members sorted by ``order_key``: a well-formed entry comes after
+    everything it references, so one pass in that order sees every target judged first.
+    """
     slots: dict[Slot, set[str]] = defaultdict(set)
     claimed: dict[Slot, set[str]] = defaultdict(set)
     for entry in members.values():
@@ -53,7 +62,7 @@ def analyse_structure(
     problems: list[Problem] = []
     fork_at = _find_forks(members, slots, claimed, problems)
     status: dict[str, Verdict] = {}
-    for entry in sorted(members.values(), key=order_key):
+    for entry in ordered:
         status[entry.hash] = _judge_references(
             entry, members, rejected, slots, claimed, status, problems, sparse=sparse
         )
@@ -66,9 +75,14 @@ def _find_forks(
     claimed: Mapping[Slot, set[str]],
     problems: list[Problem],
 ) -> dict[str, int]:
+    conflicted = sorted(
+        slot
+        for slot in set(claimed).union(s for s, held in slots.items() if len(held) > 1)
+        if len(_signed_for(*slot, slots, claimed)) > 1
+    )
     fork_at: dict[str, int] = {}
-    for author, seq in sorted(set(slots) | set(claimed)):
-        if author in fork_at or len(_signed_for(author, seq, slots, claimed)) < 2:
+    for author, seq in conflicted:
+        if author in fork_at:
             continue
         fork_at[author] = seq
         held = sorted(slots.get((author, seq), set()))
@@ -99,17 +113,19 @@ def _signed_for(
     return slots.get((author, seq), set()) | claimed.get((author, seq), set())
 
 
-def _references(entry: AuditEntry) -> Iterator[tuple[str, int, str]]:
-    if entry.prev is not None:
-        yield entry.author, entry.seq - 1, entry.prev
-    yield from entry.deps
+def _references(entry: AuditEntry) -> tuple[tuple[str, int, str], ...]:
+    """``prev`` (as a head of the author's own chain) followed by the deps."""
+    if entry.prev is None:
+        return entry.deps
+    return ((entry.author, entry.seq - 1, entry.prev), *entry.deps)
 
 
 def _dominates(entry: AuditEntry, earlier: AuditEntry) -> bool:
     """``entry``'s clock covers ``earlier``'s clock and ``earlier`` never saw ``entry``'s slot."""
-    return earlier.clock.get(entry.author, -1) < entry.seq and all(
-        entry.clock.get(author, -1) >= seq for author, seq in earlier.clock.items()
-    )
+    if earlier.clock.get(entry.author, -1) >= entry.seq:
+        return False
+    clock = entry.clock
+    return all(clock.get(author, -1) >= seq for author, seq in earlier.clock.items())
 
 
 def _judge_references(
@@ -123,38 +139,63 @@ def _judge_references(
     *,
     sparse: bool,
 ) -> Verdict:
+    """Sound, pending or invalid; the common all-sound path does no string work at all."""
     waiting: Verdict | None = None
     for author, seq, target_hash in _references(entry):
         target = members.get(target_hash)
-        where = f"{short(author)}#{seq}"
         if target is None:
-            if target_hash in rejected:
-                return _broken(entry, f"references rejected entry {short(target_hash)} "
-                               f"({rejected[target_hash]})", problems)
-            known = _signed_for(author, seq, slots, claimed)
-            if known and target_hash not in known:
-                problems.append(
-                    _conflicting_dependency(entry, (author, seq), known, members, slots)
-                )
-                return Verdict.invalid(
-                    f"depends on {short(target_hash)} as {where}, but that author signed "
-                    f"a different entry there"
-                )
+            verdict = _judge_absent(
+                entry, (author, seq), target_hash, members, rejected, slots, claimed, problems
+            )
+            if verdict.status is Status.INVALID:
+                return verdict
             if not sparse and waiting is None:
-                waiting = Verdict.pending(f"waiting for entry {where} ({short(target_hash)})")
+                waiting = verdict
             continue
-        if (target.author, target.seq) != (author, seq):
-            return _broken(entry, f"reference {where} points at an entry that is "
-                           f"{short(target.author)}#{target.seq}", problems)
+        if target.author != author or target.seq != seq:
+            reason = (
+                f"reference {short(author)}#{seq} points at an entry that is "
+                f"{short(target.author)}#{target.seq}"
+            )
+            return _broken(entry, reason, problems)
         if not _dominates(entry, target):
-            return _broken(entry, f"vector clock does not cover referenced entry {where}",
-                           problems)
+            reason = f"vector clock does not cover referenced entry {short(author)}#{seq}"
+            return _broken(entry, reason, problems)
         target_status = status[target_hash]
+        if target_status is _SOUND:
+            continue
         if target_status.status is Status.INVALID:
-            return Verdict.invalid(f"builds on invalid entry {where}: {target_status.reason}")
-        if target_status.status is Status.PENDING and waiting is None:
+            return Verdict.invalid(
+                f"builds on invalid entry {short(author)}#{seq}: {target_status.reason}"
+            )
+        if waiting is None:
             waiting = target_status
-    return waiting or Verdict.valid()
+    return waiting or _SOUND
+
+
+def _judge_absent(
+    entry: AuditEntry,
+    slot: Slot,
+    target_hash: str,
+    members: Mapping[str, AuditEntry],
+    rejected: Mapping[str, str],
+    slots: Mapping[Slot, set[str]],
+    claimed: Mapping[Slot, set[str]],
+    problems: list[Problem],
+) -> Verdict:
+    """A referenced entry is not (validly) here: rejected, contradicted, or not yet arrived."""
+    where = f"{short(slot[0])}#{slot[1]}"
+    if target_hash in rejected:
+        reason = f"references rejected entry {short(target_hash)} ({rejected[target_hash]})"
+        return _broken(entry, reason, problems)
+    known = _signed_for(*slot, slots, claimed)
+    if known and target_hash not in known:
+        problems.append(_conflicting_dependency(entry, slot, known, members, slots))
+        return Verdict.invalid(
+            f"depends on {short(target_hash)} as {where}, but that author signed "
+            "a different entry there"
+        )
+    return Verdict.pending(f"waiting for entry {where} ({short(target_hash)})")
 
 
 def _broken(entry: AuditEntry, reason: str, problems: list[Problem]) -> Verdict:

@@ -9,6 +9,7 @@ author know about X?" from a single entry without walking the DAG.
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -25,6 +26,7 @@ SIGNATURE_DOMAIN: Final = b"fleetdocs/audit/v1\x00"
 MAX_ENTRY_BYTES: Final = 256 * 1024
 MAX_ACTION_CHARS: Final = 64
 STORAGE_PREFIX: Final = b"audit/"
+_SIG_MARKER: Final = b',"sig":"'
 _FIELDS: Final = frozenset(
     {"v", "fleet", "author", "seq", "prev", "deps", "time", "action", "args", "sig"}
 )
@@ -53,6 +55,8 @@ class AuditEntry:
     raw: bytes = field(repr=False)
     hash: str
     clock: Mapping[str, int] = field(repr=False)
+    """Author -> highest seq in the causal past, incl. this entry (a plain dict for speed:
+    it is read for every reference during verification; treat it as read-only)."""
     height: int = field(repr=False)
     """Number of entries in the causal past including this one: sum of (seq + 1) over clock."""
 
@@ -63,13 +67,17 @@ class AuditEntry:
         The signature is *not* checked here (see :meth:`verify_signature`) so that the log can
         keep a forged entry as evidence instead of losing it.
         """
+        return cls.from_hashed_bytes(raw, blake3.blake3(raw).hexdigest())
+
+    @classmethod
+    def from_hashed_bytes(cls, raw: bytes, digest: str) -> "AuditEntry":
+        """:meth:`from_bytes` for a caller that has just computed ``digest = blake3(raw)``.
+
+        Saves hashing twice on the verification hot path; ``digest`` is trusted as given.
+        """
         obj = parse_canonical(
             raw, max_size=MAX_ENTRY_BYTES, what="audit entry", error=EntryFormatError
         )
-        return cls._from_object(obj, raw)
-
-    @classmethod
-    def _from_object(cls, obj: dict[str, Any], raw: bytes) -> "AuditEntry":
         if obj.get("v") != FORMAT_VERSION or not is_int(obj.get("v")):
             raise EntryFormatError(f"audit entry has unknown format version {obj.get('v')!r}")
         if obj.keys() != _FIELDS:
@@ -126,8 +134,8 @@ class AuditEntry:
             args=MappingProxyType(args),
             sig=sig,
             raw=raw,
-            hash=blake3.blake3(raw).hexdigest(),
-            clock=MappingProxyType(clock),
+            hash=digest,
+            clock=clock,
             height=sum(clock.values()) + len(clock),
         )
 
@@ -136,15 +144,21 @@ class AuditEntry:
         return self.raw
 
     def signing_message(self) -> bytes:
-        """The exact bytes the author signed: domain tag + canonical body without ``sig``."""
-        return SIGNATURE_DOMAIN + canonical_bytes(_body(self))
+        """The exact bytes the author signed: domain tag + canonical body without ``sig``.
+
+        Cut out of the canonical bytes instead of re-encoding (it is on the hot path of
+        verification): removing one key from a canonical object leaves the canonical
+        encoding of the rest, and the top-level ``sig`` is the last ``,"sig":"`` in the bytes
+        because only the integer fields ``time`` and ``v`` follow it.
+        """
+        start = self.raw.rindex(_SIG_MARKER)
+        end = start + len(_SIG_MARKER) + len(self.sig) + 1
+        return SIGNATURE_DOMAIN + self.raw[:start] + self.raw[end:]
 
     def verify_signature(self) -> None:
         """Raise SignatureError unless ``sig`` is the author's signature over the entry."""
         try:
-            VerifyKey(bytes.fromhex(self.author)).verify(
-                self.signing_message(), bytes.fromhex(self.sig)
-            )
+            _verify_key(self.author).verify(self.signing_message(), bytes.fromhex(self.sig))
         except (CryptoError, ValueError):
             raise SignatureError(
                 f"signature of entry {self.hash[:16]} does not verify for author "
@@ -229,18 +243,10 @@ def storage_key(author: str, seq: int) -> bytes:
     return STORAGE_PREFIX + f"{author}/{seq:020d}".encode()
 
 
-def _body(entry: AuditEntry) -> dict[str, Any]:
-    return {
-        "v": FORMAT_VERSION,
-        "fleet": entry.fleet,
-        "author": entry.author,
-        "seq": entry.seq,
-        "prev": entry.prev,
-        "deps": [list(dep) for dep in entry.deps],
-        "time": entry.time_us,
-        "action": entry.action,
-        "args": dict(entry.args),
-    }
+@lru_cache(maxsize=1024)
+def _verify_key(author: str) -> VerifyKey:
+    """Admins are few and sign many entries: build each key object once."""
+    return VerifyKey(bytes.fromhex(author))
 
 
 def _hex_field(obj: Mapping[str, Any], name: str, nbytes: int) -> str:

@@ -80,7 +80,7 @@ class AuditLog:
         self._raw[digest] = bytes(raw)
         self._analysis = None
         try:
-            entry = AuditEntry.from_bytes(raw)
+            entry = AuditEntry.from_hashed_bytes(raw, digest)
             entry.verify_signature()
         except EntryFormatError as exc:
             self._reject(digest, ProblemKind.MALFORMED, str(exc), raw)
@@ -162,12 +162,15 @@ class AuditLog:
 
     def _analyse(self) -> Analysis:
         rejected_reasons = {h: v.reason for h, v in self._rejected.items()}
-        structure = analyse_structure(self._members, rejected_reasons, sparse=self.sparse)
+        ordered = sorted(self._members.values(), key=order_key)
+        structure = analyse_structure(
+            self._members, ordered, rejected_reasons, sparse=self.sparse
+        )
         verdicts: dict[str, Verdict] = dict(self._rejected)
         problems = [*self._rejection_problems, *structure.problems]
         candidates: list[AuditEntry] = []
         heads: dict[str, tuple[int, str]] = {}
-        for entry in sorted(self._members.values(), key=order_key):
+        for entry in ordered:
             structural = structure.status[entry.hash]
             if structural.is_valid and (entry.seq, entry.hash) > heads.get(entry.author, (-1, "")):
                 heads[entry.author] = (entry.seq, entry.hash)
