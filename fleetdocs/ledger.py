@@ -88,7 +88,7 @@ class Ledger:
         problems: list[Problem] = []
         present: set[tuple[str, int]] = set()
         accepted: list[bytes] = []
-        for stored in await control.entries():
+        for stored in await control.entries(b"audit/"):
             parts = parse_key(stored.key)
             verdict = author_may_write(CONTROL, parts, stored.author_hex)
             if not verdict.accepted:
@@ -110,7 +110,7 @@ class Ledger:
             self.witness.keep(accepted)
             log.observe_all(self.witness.seen.values())
             problems.extend(self._deletions(log, present))
-        for author, prefix in await control.tombstones():
+        for author, prefix in await control.tombstones(b"audit/"):
             problems.append(deletion_problem(log, author.hex(), prefix))
         checkpoints = await self._checkpoints()
         return LedgerView(log, fold(log), problems, checkpoints)
@@ -128,7 +128,7 @@ class Ledger:
             return []
         witness = await self.session.scope(WITNESS)
         found = []
-        for stored in await witness.entries():
+        for stored in await witness.entries(b"checkpoint/"):
             if author_may_write(WITNESS, parse_key(stored.key), stored.author_hex).accepted:
                 found.append(stored.value)
         return found

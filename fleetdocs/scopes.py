@@ -85,17 +85,15 @@ def author_may_write(scope: str, parts: tuple[str, ...] | None, author_hex: str)
     if parts is None:
         return Verdict(False, "key is not a fleetdocs key")
     kind = parts[0]
+    if kind == "addr":  # a principal's own network address, in any scope it can write
+        return _named_by_author(parts, 2, author_hex)
     named = {
         (CONTROL, "audit"): 3,
         (WITNESS, "checkpoint"): 3,
         (ENROLL, "request"): 2,
     }
     if (scope, kind) in named:
-        if len(parts) != named[(scope, kind)]:
-            return Verdict(False, f"malformed {kind} key")
-        if parts[1] != author_hex:
-            return Verdict(False, f"{kind} entry for {parts[1][:12]}… written by {author_hex[:12]}…")
-        return Verdict(True)
+        return _named_by_author(parts, named[(scope, kind)], author_hex)
     if scope == ENROLL and kind == "grant" and len(parts) == 2:
         return Verdict(True)  # sealed to the agent; content is checked by whoever opens it
     if scope == DESIRED and kind == "entry" and len(parts) == 2:
@@ -103,6 +101,22 @@ def author_may_write(scope: str, parts: tuple[str, ...] | None, author_hex: str)
     if scope == REPORT and kind in {"status", "heartbeat", "facts", "generation"}:
         return Verdict(True)  # the caller checks author == the report scope's agent
     return Verdict(False, f"unexpected key {'/'.join(parts)[:60]!r} in {scope}")
+
+
+def _named_by_author(parts: tuple[str, ...], length: int, author_hex: str) -> Verdict:
+    if len(parts) != length:
+        return Verdict(False, f"malformed {parts[0]} key")
+    if parts[1] != author_hex:
+        return Verdict(False, f"{parts[0]} entry for {parts[1][:12]}… written by {author_hex[:12]}…")
+    return Verdict(True)
+
+
+def addr_key(principal_hex: str) -> bytes:
+    return key("addr", principal_hex)
+
+
+# Where each role publishes its address, so that the principals who must reach it can read it.
+ADDRESS_SCOPES = {"admin": (CONTROL,), "coordinator": (WITNESS, ENROLL), "agent": (REPORT,)}
 
 
 def desired_secret(fleet_secret: bytes, agent_id: bytes) -> bytes:

@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import time
 from collections.abc import AsyncIterator
 
-from fleetdocs.errors import NetError
-from fleetdocs.home import Home, HomeConfig
+from fleetdocs.errors import NetError, TicketError
+from fleetdocs.home import ROLES, Home, HomeConfig
 from fleetdocs.identity import Identity
 from fleetdocs.net.addressbook import AddressBook
 from fleetdocs.net.node import FleetNode, Replica, ReplicaEvent, running_node
 from fleetdocs.net.tickets import Capability, PeerAddr
+from fleetdocs.scopes import ADDRESS_SCOPES, addr_key, author_may_write, parse_key
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SYNC_INTERVAL = 15.0
+RETRY = 1.0
 
 
 def sync_interval() -> float:
@@ -81,20 +84,31 @@ class Session:
     async def sync_and_wait(self, timeout: float) -> set[str]:
         """Sync now and wait until every known peer finished a round (or `timeout`).
 
-        Returns the ids of the peers that completed a sync, which the CLI reports.
+        Returns the ids of the peers that completed a sync, which the CLI reports. Rounds
+        to peers that have not finished are re-issued every RETRY seconds: right after a
+        peer restarts, iroh 0.35 sometimes drops the first requests (measured: up to ~3 s).
         """
-        expected = {p.node_id.hex() for p in self.book.addrs()}
         done: set[str] = set()
         deadline = time.monotonic() + timeout
-        await self.sync_all()
-        while expected - done and (remaining := deadline - time.monotonic()) > 0:
-            try:
-                event = await asyncio.wait_for(self.node.events.get(), remaining)
-            except TimeoutError:
+        next_round = 0.0
+        while (remaining := deadline - time.monotonic()) > 0:
+            waiting = [p for p in self.book.addrs() if p.node_id.hex() not in done]
+            if not waiting:
                 break
+            if time.monotonic() >= next_round:
+                for replica in await self.replicas():
+                    await replica.sync(waiting)
+                next_round = time.monotonic() + RETRY
+            try:
+                event = await asyncio.wait_for(self.node.events.get(),
+                                               min(remaining, max(0.01, next_round - time.monotonic())))
+            except TimeoutError:
+                continue
             self.note_event(event)
             if event.kind == "sync_finished" and event.peer:
                 done.add(event.peer)
+                await self.learn_published_addresses()
+        self.last_sync = time.time()
         self.book.save()
         return done
 
@@ -103,11 +117,38 @@ class Session:
             self.book.contacted(bytes.fromhex(event.peer))
 
     async def refresh_peer_addrs(self) -> None:
-        """Learn the current addresses of peers that reached us (e.g. after their restart)."""
-        known = {p.hex() for p in self.book.peers}
+        """Learn the addresses of peers that reached us (e.g. one that restarted or joined)."""
         for node_id, addrs in (await self.node.connected_peers()).items():
-            if node_id in known and addrs:
-                self.book.learn(PeerAddr(bytes.fromhex(node_id), tuple(sorted(addrs))))
+            if addrs:
+                await self.learn_peers([PeerAddr(bytes.fromhex(node_id), tuple(sorted(addrs)))])
+
+    async def publish_address(self) -> None:
+        """Write this node's address where the principals that must reach it can read it."""
+        addr = await self.node.addr()
+        if self.config.extra.get("published_addrs") == list(addr.addrs):
+            return
+        value = json.dumps({"addrs": list(addr.addrs), "role": self.config.role}).encode()
+        for scope in ADDRESS_SCOPES.get(self.config.role or "", ()):
+            if scope in self.config.scopes:
+                await (await self.scope(scope)).put(addr_key(self.identity.public_hex), value)
+        self.config.extra["published_addrs"] = list(addr.addrs)
+        self.save_config()
+
+    async def learn_published_addresses(self) -> None:
+        """Learn peers from the self-authored `addr/<id>` entries in every replica we hold."""
+        for name, namespace in self.config.scopes.items():
+            replica = await self.node.replica(bytes.fromhex(namespace))
+            for stored in await replica.entries(b"addr/"):
+                parts = parse_key(stored.key)
+                if not author_may_write(name.partition(":")[0], parts, stored.author_hex).accepted:
+                    continue
+                try:
+                    value = json.loads(stored.value)
+                    peer = PeerAddr.from_json({"id": stored.author_hex, "addrs": value["addrs"]})
+                except (ValueError, KeyError, TypeError, TicketError):
+                    continue
+                role = value.get("role") if value.get("role") in ROLES else None
+                await self.learn_peers([peer], role)
 
 
 def bind_address(config: HomeConfig) -> str:
@@ -133,11 +174,13 @@ async def open_session(home: Home, *, create_key: bool = False) -> AsyncIterator
         try:
             session = Session(home, config, identity, node)
             port = _ipv4_port(await node.addr())
-            if port and config.extra.get("port") != port and config.role is not None:
+            if port and config.extra.get("port") != port:
                 config.extra["port"] = port
                 session.save_config()
             for peer in session.book.addrs():
                 await node.add_peer(peer)
+            if config.role is not None:
+                await session.publish_address()
             yield session
         finally:
             await node_cm.__aexit__(None, None, None)

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from fleetdocs.home import Home, default_home
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False)
 
 

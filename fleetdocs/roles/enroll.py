@@ -113,6 +113,7 @@ async def agent_enroll(session: Session, ticket: str) -> dict[str, Any]:
                                        collect_facts(), now_us())
     enroll = await session.scope(ENROLL)
     await enroll.put(request_key(session.identity.public_hex), request.raw)
+    await session.publish_address()
     synced = await session.sync_and_wait(ENROLL_SYNC_TIMEOUT)
     return {"agent": session.identity.public_hex, "fleet": parsed.fleet,
             "request": request.request_hash, "synced_with": sorted(synced)}

@@ -43,6 +43,7 @@ async def create_fleet(session: Session, name: str) -> dict[str, Any]:
     genesis = await write_genesis(session, name)
     config.fleet, config.fleet_name = genesis.hash, name
     session.save_config()
+    await session.publish_address()
     return {"fleet": genesis.hash, "name": name, "admin": session.identity.public_hex}
 
 
@@ -90,6 +91,7 @@ async def join(session: Session, ticket: str) -> dict[str, Any]:
     for scope, capability in parsed.capabilities.items():
         await session.adopt_scope(scope, capability)
     session.save_config()
+    await session.publish_address()
     synced = await session.sync_and_wait(JOIN_SYNC_TIMEOUT)
     return {"fleet": parsed.fleet, "name": parsed.fleet_name, "role": parsed.role,
             "id": session.identity.public_hex, "synced_with": sorted(synced)}
