@@ -20,12 +20,12 @@ from nacl.signing import SigningKey, VerifyKey
 from fleetdocs.audit.actions import FLEET_CREATE, check_args
 from fleetdocs.audit.canonical import canonical_bytes, is_hex, is_int, parse_canonical
 from fleetdocs.audit.errors import AuditError, EntryFormatError, SignatureError
+from fleetdocs.scopes import audit_key
 
 FORMAT_VERSION: Final = 1
 SIGNATURE_DOMAIN: Final = b"fleetdocs/audit/v1\x00"
 MAX_ENTRY_BYTES: Final = 256 * 1024
 MAX_ACTION_CHARS: Final = 64
-STORAGE_PREFIX: Final = b"audit/"
 _SIG_MARKER: Final = b',"sig":"'
 _FIELDS: Final = frozenset(
     {"v", "fleet", "author", "seq", "prev", "deps", "time", "action", "args", "sig"}
@@ -239,8 +239,8 @@ def order_key(entry: AuditEntry) -> tuple[int, str]:
 
 
 def storage_key(author: str, seq: int) -> bytes:
-    """iroh-docs key for an author's entry: fixed-width seq, so no key prefixes another."""
-    return STORAGE_PREFIX + f"{author}/{seq:020d}".encode()
+    """iroh-docs key of an author's entry in the control namespace (see fleetdocs.scopes)."""
+    return audit_key(author, seq)
 
 
 @lru_cache(maxsize=1024)

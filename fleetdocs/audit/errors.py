@@ -4,8 +4,10 @@ Every rejection of outside input raises one of these with a one-line message, so
 print ``str(error)`` as is and callers can tell bad input apart from bugs.
 """
 
+from fleetdocs.errors import FleetdocsError
 
-class AuditError(ValueError):
+
+class AuditError(FleetdocsError, ValueError):
     """Base class: some input to the audit core was rejected."""
 
 

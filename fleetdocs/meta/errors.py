@@ -4,8 +4,10 @@ Every failure a user or a peer can cause has its own class with a one-line messa
 can print ``str(error)`` as is and callers can tell bad input apart from bugs.
 """
 
+from fleetdocs.errors import FleetdocsError
 
-class MetaError(Exception):
+
+class MetaError(FleetdocsError):
     """Base class of every metadata error the CLI reports to the user."""
 
 

@@ -126,6 +126,6 @@ def test_deleting_history_by_prefix_is_provable() -> None:
     namespace_now = scenario.log([e for e in scenario.entries if e.author != pub(B)])
     problems = check_checkpoints(namespace_now, [checkpoint])
     assert [p.kind for p in problems] == [ProblemKind.MISSING_ATTESTED_ENTRY]
-    told = deletion_problem(witness, pub(B), storage_key(pub(B), 0)[:-20])
+    told = deletion_problem(witness, pub(B), f"audit/{pub(B)}/".encode())
     assert told.kind is ProblemKind.DELETION
     assert {e["hash"] for e in told.evidence["entries"]} == {e.hash for e in b_entries}
