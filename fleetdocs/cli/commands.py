@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fleetdocs.cli import admin, audit, enroll, fleet
+from fleetdocs.cli import meta as meta_cli
 from fleetdocs.cli.main import app
 
 app.add_typer(fleet.fleet_app, name="fleet")
@@ -16,3 +17,5 @@ app.add_typer(admin.coordinator_app, name="coordinator")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(enroll.enroll_app, name="enroll")
 app.add_typer(enroll.agent_app, name="agent")
+app.add_typer(meta_cli.meta_app, name="meta")
+app.add_typer(meta_cli.tag_app, name="tag")

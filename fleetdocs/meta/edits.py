@@ -15,7 +15,7 @@ from fleetdocs.meta.schema import (
 )
 from fleetdocs.meta.store import MetaStore
 
-_DEFAULT_SET_FIELD = {"agent": "tags", "artifact": "labels"}
+DEFAULT_SET_FIELD = {"agent": "tags", "artifact": "labels"}
 
 
 def set_value(store: MetaStore, actor: bytes, target: str, field: str, value: str) -> bytes:
@@ -57,7 +57,7 @@ def tag_remove(store: MetaStore, actor: bytes, target: str, tag: str, field: str
 
 
 def _set_field(target: Target, field: str | None) -> str:
-    return field if field is not None else _DEFAULT_SET_FIELD[target.kind]
+    return field if field is not None else DEFAULT_SET_FIELD[target.kind]
 
 
 def _change(store: MetaStore, actor: bytes, key: str, value: str | bool | None, unchanged: str) -> bytes:

@@ -41,3 +41,7 @@ class ChangeRejectedError(MetaError):
 
 class NothingToChangeError(MetaError):
     """The edit would change nothing (e.g. unset a field that is not set)."""
+
+
+class AmbiguousTargetError(MetaError):
+    """A target prefix or name matches more than one agent or artifact."""
