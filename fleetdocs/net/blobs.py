@@ -89,6 +89,11 @@ def verify_file(path: Path, expected: str) -> None:
         raise BlobMismatchError(f"{path.name}: BLAKE3 is {actual[:16]}…, expected {expected[:16]}…")
 
 
+def stall_timeout_setting() -> float:
+    """Seconds without download progress before a peer is given up (tests shorten it)."""
+    return float(os.environ.get("FLEETDOCS_BLOB_STALL_TIMEOUT", DEFAULT_STALL_TIMEOUT))
+
+
 def blob_tag(blob: str) -> bytes:
     return TAG_PREFIX + blob.encode()
 
@@ -107,11 +112,11 @@ class DownloadFailure:
 class BlobStore:
     """This node's artifact blobs: add, check, read, export, download, delete."""
 
-    def __init__(self, node: FleetNode, *, stall_timeout: float = DEFAULT_STALL_TIMEOUT) -> None:
+    def __init__(self, node: FleetNode, *, stall_timeout: float | None = None) -> None:
         self._blobs = node.iroh.blobs()
         self._tags = node.iroh.tags()
         self._own_id = node.identity.public
-        self.stall_timeout = stall_timeout
+        self.stall_timeout = stall_timeout if stall_timeout is not None else stall_timeout_setting()
 
     async def add_file(self, path: Path, expected: str) -> str:
         """Copy the file into the store, tagged so it is kept; its BLAKE3 must be `expected`.

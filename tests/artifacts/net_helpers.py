@@ -1,0 +1,107 @@
+"""Helpers for artifact tests over real iroh nodes: CLI processes, daemons, raw blob nodes.
+
+Tests run inside the loopback-only namespace `scripts/dev.py test` creates; every process
+binds to 127.0.0.1 and syncs every second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fleetdocs.identity import Identity
+from fleetdocs.net.node import FleetNode, running_node
+
+NET_ENV = {"FLEETDOCS_BIND_HOST": "127.0.0.1", "FLEETDOCS_SYNC_INTERVAL": "1",
+           "FLEETDOCS_BLOB_STALL_TIMEOUT": "2"}
+
+
+class Homes:
+    """Homes under one directory, `fleetdocs` CLI calls on them, and their daemons."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.daemons: dict[str, subprocess.Popen[bytes]] = {}
+
+    def path(self, name: str) -> Path:
+        return self.root / name
+
+    def cli(self, name: str, *args: str) -> str:
+        command = [sys.executable, "-m", "fleetdocs", "--home", str(self.path(name)), *args]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                                env={**os.environ, **NET_ENV})
+        if result.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} on {name} failed ({result.returncode}):\n"
+                                 f"{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def json(self, name: str, *args: str) -> Any:
+        return json.loads(self.cli(name, *args, "--json"))
+
+    def join_coordinator(self, admin: str, name: str) -> None:
+        key = self.json(name, "key", "show")["id"]
+        ticket = self.cli(admin, "invite", "coordinator", "--key", key).strip()
+        self.cli(name, "join", ticket)
+
+    def start(self, name: str) -> None:
+        if name in self.daemons:
+            return
+        log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115  (closed below, kept by the child)
+        command = [sys.executable, "-m", "fleetdocs", "--home", str(self.path(name)), "run"]
+        self.daemons[name] = subprocess.Popen(command, stdout=log, stderr=log,
+                                              env={**os.environ, **NET_ENV})
+        log.close()
+        deadline = time.monotonic() + 30
+        while not (self.path(name) / "control.sock").exists():
+            if self.daemons[name].poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"{name} daemon did not start: {self.log(name)}")
+            time.sleep(0.1)
+
+    def stop(self, name: str) -> None:
+        process = self.daemons.pop(name)
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def log(self, name: str) -> str:
+        path = self.root / f"{name}.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+    def close(self) -> None:
+        for name in list(self.daemons):
+            self.stop(name)
+
+
+@contextlib.asynccontextmanager
+async def blob_nodes(root: Path, count: int) -> AsyncIterator[list[FleetNode]]:
+    """`count` bare iroh nodes on loopback (no fleet): enough to move blobs around."""
+    async with contextlib.AsyncExitStack() as stack:
+        nodes = [await stack.enter_async_context(
+            running_node(root / f"node{i}", Identity.generate(), "127.0.0.1:0"))
+            for i in range(count)]
+        yield nodes
+
+
+def random_file(path: Path, size: int, seed: int) -> Path:
+    path.write_bytes(random.Random(seed).randbytes(size))
+    return path
+
+
+def corrupt_store_copy(store: Path, blob: str) -> None:
+    """Flip one byte of a blob inside an iroh store (blobs over 16 KiB live in data files)."""
+    data_file = store / "blobs" / "data" / f"{blob}.data"
+    data = bytearray(data_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    data_file.write_bytes(bytes(data))
