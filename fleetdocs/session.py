@@ -84,15 +84,17 @@ class Session:
     async def sync_and_wait(self, timeout: float) -> set[str]:
         """Sync now and wait until every known peer finished a round (or `timeout`).
 
-        Returns the ids of the peers that completed a sync, which the CLI reports. Rounds
-        to peers that have not finished are re-issued every RETRY seconds: right after a
-        peer restarts, iroh 0.35 sometimes drops the first requests (measured: up to ~3 s).
+        Returns the ids of the peers that completed a sync, which the CLI reports. A peer
+        whose round failed (unreachable) is not waited for. Rounds to peers that have not
+        answered are re-issued every RETRY seconds: right after a peer restarts, iroh 0.35
+        sometimes drops the first requests silently (measured: up to ~3 s).
         """
         done: set[str] = set()
+        failed: set[str] = set()
         deadline = time.monotonic() + timeout
         next_round = 0.0
         while (remaining := deadline - time.monotonic()) > 0:
-            waiting = [p for p in self.book.addrs() if p.node_id.hex() not in done]
+            waiting = [p for p in self.book.addrs() if p.node_id.hex() not in done | failed]
             if not waiting:
                 break
             if time.monotonic() >= next_round:
@@ -105,8 +107,11 @@ class Session:
             except TimeoutError:
                 continue
             self.note_event(event)
+            if event.kind == "sync_failed" and event.peer:
+                failed.add(event.peer)
             if event.kind == "sync_finished" and event.peer:
                 done.add(event.peer)
+                failed.discard(event.peer)
                 await self.learn_published_addresses()
         self.last_sync = time.time()
         self.book.save()

@@ -59,12 +59,15 @@ class _Enqueue(iroh.SubscribeCallback):
 
     async def event(self, event: iroh.LiveEvent) -> None:
         kind = event.type()
-        peer = None
+        name, peer = kind.name.lower(), None
         if kind == iroh.LiveEventType.SYNC_FINISHED:
-            peer = event.as_sync_finished().peer.to_bytes().hex()
+            finished = event.as_sync_finished()
+            peer = finished.peer.to_bytes().hex()
+            if finished.result is not None:  # e.g. "Failed to establish connection"
+                name = "sync_failed"
         elif kind == iroh.LiveEventType.INSERT_REMOTE:
             peer = event.as_insert_remote()._from.to_bytes().hex()
-        self.queue.put_nowait(ReplicaEvent(self.namespace_id, kind.name.lower(), peer))
+        self.queue.put_nowait(ReplicaEvent(self.namespace_id, name, peer))
 
 
 class Replica:

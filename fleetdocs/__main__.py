@@ -1,0 +1,5 @@
+import sys
+
+from fleetdocs.cli.main import main
+
+sys.exit(main())
