@@ -98,10 +98,11 @@ async def enroll_reject(session: Session, agent: str) -> dict[str, Any]:
 @operation("agent.enroll", writes=True)
 async def agent_enroll(session: Session, ticket: str) -> dict[str, Any]:
     """File this device's signed enrollment request with the fleet of `ticket`."""
+    parsed = FleetTicket.decode(ticket, role="agent")
     if session.config.role is not None:
+        FleetTicket.decode(ticket, fleet=session.config.fleet)
         raise UsageError(f"this home is already a {session.config.role} of fleet "
                          f"{session.config.fleet_name}")
-    parsed = FleetTicket.decode(ticket, role="agent")
     await session.learn_peers(list(parsed.peers))
     config = session.config
     config.role, config.fleet, config.fleet_name = "agent", parsed.fleet, parsed.fleet_name

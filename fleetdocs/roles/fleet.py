@@ -15,17 +15,21 @@ from fleetdocs.scopes import CONTROL, ENROLL, WITNESS
 from fleetdocs.session import Session
 from fleetdocs.tickets import FleetTicket
 
-# Which capability each role receives for each fleet-wide scope (docs/namespaces.md).
+# Which capability each role receives for each fleet-wide scope (docs/namespaces.md). Admins
+# hold Write on `witness` only so that they can hand it to the coordinators they invite; a
+# checkpoint counts only when signed by a rostered coordinator under its own key.
 ROLE_CAPABILITIES: dict[str, dict[str, str]] = {
-    "admin": {CONTROL: "write", WITNESS: "read", ENROLL: "write"},
+    "admin": {CONTROL: "write", WITNESS: "write", ENROLL: "write"},
     "coordinator": {CONTROL: "read", WITNESS: "write", ENROLL: "write"},
     "agent": {ENROLL: "write"},
 }
 JOIN_SYNC_TIMEOUT = 5.0
 
 
-def _require_fresh(session: Session) -> None:
+def _require_fresh(session: Session, ticket: str | None = None) -> None:
     if session.config.role is not None:
+        if ticket is not None:  # say the most specific thing that is wrong with this ticket
+            FleetTicket.decode(ticket, fleet=session.config.fleet)
         raise UsageError(f"this home is already a {session.config.role} of fleet "
                          f"{session.config.fleet_name} ({(session.config.fleet or '')[:16]}…)")
 
@@ -80,7 +84,7 @@ async def invite(session: Session, role: str, key: str | None = None, name: str 
 
 @operation("join", writes=True)
 async def join(session: Session, ticket: str) -> dict[str, Any]:
-    _require_fresh(session)
+    _require_fresh(session, ticket)
     parsed = FleetTicket.decode(ticket)
     if parsed.role == "agent":
         raise UsageError("this is an agent enrollment ticket: use `fleetdocs agent enroll TICKET`")
