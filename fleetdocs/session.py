@@ -130,13 +130,14 @@ class Session:
     async def publish_address(self) -> None:
         """Write this node's address where the principals that must reach it can read it."""
         addr = await self.node.addr()
-        if self.config.extra.get("published_addrs") == list(addr.addrs):
+        addrs = sorted(addr.addrs)
+        if self.config.extra.get("published_addrs") == addrs:
             return
-        value = json.dumps({"addrs": list(addr.addrs), "role": self.config.role}).encode()
+        value = json.dumps({"addrs": addrs, "role": self.config.role}).encode()
         for scope in ADDRESS_SCOPES.get(self.config.role or "", ()):
             if scope in self.config.scopes:
                 await (await self.scope(scope)).put(addr_key(self.identity.public_hex), value)
-        self.config.extra["published_addrs"] = list(addr.addrs)
+        self.config.extra["published_addrs"] = addrs
         self.save_config()
 
     async def learn_published_addresses(self) -> None:
@@ -156,10 +157,12 @@ class Session:
                 await self.learn_peers([peer], role)
 
 
-def bind_address(config: HomeConfig) -> str:
-    """Reuse the port this home had, so peers' address books stay valid across restarts."""
+def bind_addresses(config: HomeConfig) -> tuple[str, str]:
+    """Reuse the ports this home had, so peers' address books stay valid across restarts."""
     host = os.environ.get("FLEETDOCS_BIND_HOST", config.extra.get("bind_host", "0.0.0.0"))
-    return f"{host}:{int(config.extra.get('port', 0))}"
+    host6 = "::1" if host.startswith("127.") else "::"
+    return (f"{host}:{int(config.extra.get('port', 0))}",
+            f"[{host6}]:{int(config.extra.get('port6', 0))}")
 
 
 @contextlib.asynccontextmanager
@@ -168,19 +171,20 @@ async def open_session(home: Home, *, create_key: bool = False) -> AsyncIterator
         identity = home.identity(create=create_key)
         config = home.load_config()
         try:
-            node_cm = running_node(home.store_path, identity, bind_address(config))
+            node_cm = running_node(home.store_path, identity, *bind_addresses(config))
             node = await node_cm.__aenter__()
         except NetError:
-            if not config.extra.get("port"):
+            if not config.extra.get("port") and not config.extra.get("port6"):
                 raise
-            config.extra.pop("port")  # the old port is taken: start on a fresh one
-            node_cm = running_node(home.store_path, identity, bind_address(config))
+            config.extra.pop("port", None)  # an old port is taken: start on fresh ones
+            config.extra.pop("port6", None)
+            node_cm = running_node(home.store_path, identity, *bind_addresses(config))
             node = await node_cm.__aenter__()
         try:
             session = Session(home, config, identity, node)
-            port = _ipv4_port(await node.addr())
-            if port and config.extra.get("port") != port:
-                config.extra["port"] = port
+            ports = _ports(await node.addr())
+            if ports != {k: config.extra.get(k) for k in ports}:
+                config.extra.update(ports)
                 session.save_config()
             for peer in session.book.addrs():
                 await node.add_peer(peer)
@@ -191,8 +195,10 @@ async def open_session(home: Home, *, create_key: bool = False) -> AsyncIterator
             await node_cm.__aexit__(None, None, None)
 
 
-def _ipv4_port(addr: PeerAddr) -> int:
+def _ports(addr: PeerAddr) -> dict[str, int]:
+    """The IPv4 ("port") and IPv6 ("port6") ports the node listens on."""
+    ports: dict[str, int] = {}
     for socket_addr in addr.addrs:
-        if not socket_addr.startswith("["):
-            return int(socket_addr.rpartition(":")[2])
-    return 0
+        name = "port6" if socket_addr.startswith("[") else "port"
+        ports.setdefault(name, int(socket_addr.rpartition(":")[2]))
+    return ports

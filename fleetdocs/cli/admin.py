@@ -6,6 +6,7 @@ import typer
 
 from fleetdocs.cli.common import console, home_from, print_json
 from fleetdocs.cli.runner import run_op
+from fleetdocs.identity import parse_public_hex
 
 admin_app = typer.Typer(help="Manage the fleet's admins.", no_args_is_help=True)
 coordinator_app = typer.Typer(help="Manage the fleet's coordinators.", no_args_is_help=True)
@@ -21,13 +22,13 @@ def _done(result: dict[str, object], json_out: bool) -> None:
 @admin_app.command("add")
 def add(ctx: typer.Context, key: str, json_out: bool = typer.Option(False, "--json")) -> None:
     """Make KEY an admin (an audited action)."""
-    _done(run_op(home_from(ctx), "admin.add", key=key), json_out)
+    _done(run_op(home_from(ctx), "admin.add", key=parse_public_hex(key).hex()), json_out)
 
 
 @admin_app.command("remove")
 def remove(ctx: typer.Context, key: str, json_out: bool = typer.Option(False, "--json")) -> None:
     """Remove admin KEY; its actions not seen by this removal become invalid."""
-    _done(run_op(home_from(ctx), "admin.remove", key=key), json_out)
+    _done(run_op(home_from(ctx), "admin.remove", key=parse_public_hex(key).hex()), json_out)
 
 
 @admin_app.command("list")
@@ -47,4 +48,5 @@ def list_(ctx: typer.Context, json_out: bool = typer.Option(False, "--json")) ->
 def coordinator_add(ctx: typer.Context, key: str, name: str | None = typer.Option(None),
                     json_out: bool = typer.Option(False, "--json")) -> None:
     """Record KEY as a coordinator (its witness checkpoints count)."""
-    _done(run_op(home_from(ctx), "coordinator.add", key=key, name=name), json_out)
+    _done(run_op(home_from(ctx), "coordinator.add", key=parse_public_hex(key).hex(), name=name),
+          json_out)

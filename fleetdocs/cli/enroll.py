@@ -8,6 +8,7 @@ from rich.table import Table
 from fleetdocs.cli.common import console, home_from, print_json, short
 from fleetdocs.cli.fleet import read_ticket
 from fleetdocs.cli.runner import run_op
+from fleetdocs.roles.fleet import admit_ticket
 
 enroll_app = typer.Typer(help="Review and decide enrollment requests.", no_args_is_help=True)
 agent_app = typer.Typer(help="Device-side agent commands.", no_args_is_help=True)
@@ -58,8 +59,12 @@ def enroll(ctx: typer.Context, ticket: str = typer.Argument(..., help="ticket, o
            json_out: bool = typer.Option(False, "--json")) -> None:
     """Create this device's key if needed and file a signed enrollment request."""
     home = home_from(ctx)
+    text = read_ticket(ticket)
+    if home.path.exists():
+        home.check_permissions()
+    admit_ticket(home.load_config(), text, agent=True)
     home.identity(create=True)
-    result = run_op(home, "agent.enroll", ticket=read_ticket(ticket))
+    result = run_op(home, "agent.enroll", ticket=text)
     if json_out:
         print_json(result)
     else:

@@ -15,6 +15,7 @@ from fleetdocs.cli.common import console, home_from, print_json, short
 from fleetdocs.cli.runner import run_op
 from fleetdocs.daemon import run_daemon
 from fleetdocs.errors import UsageError
+from fleetdocs.roles.fleet import admit_ticket, require_fresh
 
 fleet_app = typer.Typer(help="Create a fleet.", no_args_is_help=True)
 
@@ -23,6 +24,9 @@ fleet_app = typer.Typer(help="Create a fleet.", no_args_is_help=True)
 def create(ctx: typer.Context, name: str, json_out: bool = typer.Option(False, "--json")) -> None:
     """Create a new fleet with this home as its first admin."""
     home = home_from(ctx)
+    if home.path.exists():
+        home.check_permissions()
+    require_fresh(home.load_config())
     home.identity(create=True)
     result = run_op(home, "fleet.create", name=name)
     if json_out:
@@ -53,8 +57,12 @@ def join(ctx: typer.Context, ticket: str = typer.Argument(..., help="ticket, or 
          json_out: bool = typer.Option(False, "--json")) -> None:
     """Make this fresh home an admin or coordinator of the ticket's fleet."""
     home = home_from(ctx)
+    text = read_ticket(ticket)
+    if home.path.exists():
+        home.check_permissions()
+    admit_ticket(home.load_config(), text, agent=False)
     home.identity(create=True)
-    result = run_op(home, "join", ticket=read_ticket(ticket))
+    result = run_op(home, "join", ticket=text)
     if json_out:
         print_json(result)
     else:

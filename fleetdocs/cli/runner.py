@@ -25,6 +25,9 @@ async def _run(home: Home, name: str, args: dict[str, Any]) -> Any:
         with contextlib.suppress(ConnectionError, FileNotFoundError):
             return await control.call(home.socket_path, name, args)
     home.check_permissions()
+    roles = REGISTRY[name].roles
+    if roles:  # refuse before the store is opened, so a refused command changes nothing
+        home.load_config().require_role(*roles)
     async with open_session(home) as session:
         result = await dispatch(session, name, args)
         if REGISTRY[name].writes and session.book.peers:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import secrets
@@ -36,6 +37,8 @@ from fleetdocs.artifacts.progress import ProgressCallback
 from fleetdocs.errors import NetError
 from fleetdocs.net.node import FleetNode
 from fleetdocs.net.tickets import PeerAddr
+
+log = logging.getLogger(__name__)
 
 TAG_PREFIX = b"fleetdocs/blob/"
 DEFAULT_STALL_TIMEOUT = 10.0
@@ -195,6 +198,8 @@ class BlobStore:
                 await asyncio.sleep(ROUND_PAUSE)
             for peer in candidates:
                 reason = await self._attempt(blob, peer, progress)
+                log.debug("blob %s… from %s…: %s", blob[:12], peer.node_id_hex[:12],
+                          reason or "done")
                 if reason is None:
                     return peer.node_id_hex
                 failures.append(DownloadFailure(peer.node_id_hex, reason))

@@ -204,11 +204,12 @@ class FleetNode:
 
 
 @contextlib.asynccontextmanager
-async def running_node(store: Path, identity: Identity, bind: str = "0.0.0.0:0"
-                       ) -> AsyncIterator[FleetNode]:
+async def running_node(store: Path, identity: Identity, bind: str = "0.0.0.0:0",
+                       bind6: str | None = None) -> AsyncIterator[FleetNode]:
     """Start the node with the principal's key and always shut it down.
 
-    `bind` is the IPv4 socket address; tests and the local demo use "127.0.0.1:<port>".
+    `bind`/`bind6` are the IPv4/IPv6 socket addresses; tests and the local demo use
+    "127.0.0.1:<port>" and "[::1]:<port>".
     """
     iroh_ffi.uniffi_set_event_loop(asyncio.get_running_loop())  # type: ignore[arg-type]
     store.mkdir(mode=0o700, exist_ok=True)
@@ -216,7 +217,7 @@ async def running_node(store: Path, identity: Identity, bind: str = "0.0.0.0:0"
         enable_docs=True,
         node_discovery=iroh.NodeDiscoveryConfig.NONE,
         ipv4_addr=bind,
-        ipv6_addr="[::1]:0" if bind.startswith("127.") else None,
+        ipv6_addr=bind6,
         secret_key=identity.seed,
     )
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fleetdocs.roles import admin, enroll, fleet  # noqa: F401  (register operations)
+from fleetdocs.roles import artifacts as artifact_ops  # noqa: F401  (artifact operations)
 from fleetdocs.roles import meta as meta_ops  # noqa: F401  (register the metadata operations)
 from fleetdocs.roles.admin_role import AdminRole
 from fleetdocs.roles.agent import AgentRole

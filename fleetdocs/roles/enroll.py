@@ -18,9 +18,9 @@ from fleetdocs.ledger import Ledger, now_us
 from fleetdocs.ops import operation
 from fleetdocs.roles.admin import entry_json
 from fleetdocs.roles.coordinator import import_report_scopes
+from fleetdocs.roles.fleet import admit_ticket
 from fleetdocs.scopes import ENROLL, REPORT, author_may_write, parse_key, request_key
 from fleetdocs.session import Session
-from fleetdocs.tickets import FleetTicket
 
 MAX_PENDING = 1000
 ENROLL_SYNC_TIMEOUT = 5.0
@@ -98,11 +98,7 @@ async def enroll_reject(session: Session, agent: str) -> dict[str, Any]:
 @operation("agent.enroll", writes=True)
 async def agent_enroll(session: Session, ticket: str) -> dict[str, Any]:
     """File this device's signed enrollment request with the fleet of `ticket`."""
-    parsed = FleetTicket.decode(ticket, role="agent")
-    if session.config.role is not None:
-        FleetTicket.decode(ticket, fleet=session.config.fleet)
-        raise UsageError(f"this home is already a {session.config.role} of fleet "
-                         f"{session.config.fleet_name}")
+    parsed = admit_ticket(session.config, ticket, agent=True)
     await session.learn_peers(list(parsed.peers))
     config = session.config
     config.role, config.fleet, config.fleet_name = "agent", parsed.fleet, parsed.fleet_name

@@ -7,6 +7,7 @@ from typing import Any
 
 from fleetdocs.audit import actions
 from fleetdocs.errors import UsageError
+from fleetdocs.home import HomeConfig
 from fleetdocs.identity import parse_public_hex
 from fleetdocs.ledger import Ledger, write_genesis
 from fleetdocs.net.tickets import Capability
@@ -26,17 +27,30 @@ ROLE_CAPABILITIES: dict[str, dict[str, str]] = {
 JOIN_SYNC_TIMEOUT = 5.0
 
 
-def _require_fresh(session: Session, ticket: str | None = None) -> None:
-    if session.config.role is not None:
-        if ticket is not None:  # say the most specific thing that is wrong with this ticket
-            FleetTicket.decode(ticket, fleet=session.config.fleet)
-        raise UsageError(f"this home is already a {session.config.role} of fleet "
-                         f"{session.config.fleet_name} ({(session.config.fleet or '')[:16]}…)")
+def require_fresh(config: HomeConfig) -> None:
+    if config.role is not None:
+        raise UsageError(f"this home is already a {config.role} of fleet "
+                         f"{config.fleet_name} ({(config.fleet or '')[:16]}…)")
+
+
+def admit_ticket(config: HomeConfig, ticket: str, *, agent: bool) -> FleetTicket:
+    """Check a ticket against this home before anything is opened or written.
+
+    Says the most specific thing that is wrong: corrupt, meant for another role, meant for
+    another fleet than the one this home is in, or this home already belongs to a fleet.
+    """
+    parsed = FleetTicket.decode(ticket, role="agent" if agent else None)
+    if not agent and parsed.role == "agent":
+        raise UsageError("this is an agent enrollment ticket: use `fleetdocs agent enroll TICKET`")
+    if config.role is not None:
+        FleetTicket.decode(ticket, fleet=config.fleet)
+    require_fresh(config)
+    return parsed
 
 
 @operation("fleet.create", writes=True)
 async def create_fleet(session: Session, name: str) -> dict[str, Any]:
-    _require_fresh(session)
+    require_fresh(session.config)
     if not name or not name.isprintable() or len(name) > 256:
         raise UsageError("a fleet name is 1 to 256 printable characters")
     scopes = {scope: await session.node.create_namespace() for scope in (CONTROL, WITNESS, ENROLL)}
@@ -84,10 +98,7 @@ async def invite(session: Session, role: str, key: str | None = None, name: str 
 
 @operation("join", writes=True)
 async def join(session: Session, ticket: str) -> dict[str, Any]:
-    _require_fresh(session, ticket)
-    parsed = FleetTicket.decode(ticket)
-    if parsed.role == "agent":
-        raise UsageError("this is an agent enrollment ticket: use `fleetdocs agent enroll TICKET`")
+    parsed = admit_ticket(session.config, ticket, agent=False)
     await session.learn_peers(list(parsed.peers))
     config = session.config
     config.role, config.fleet, config.fleet_name = parsed.role, parsed.fleet, parsed.fleet_name

@@ -16,6 +16,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from fleetdocs.audit import AuditEntry, actions
+from fleetdocs.errors import UsageError
 from fleetdocs.ledger import Ledger, LedgerView
 from fleetdocs.meta import MetaStore, edits
 from fleetdocs.meta.cache import StoreCache
@@ -76,7 +77,10 @@ async def _edit(session: Session, target_text: str, edit: Edit, report: dict[str
                 ) -> dict[str, Any]:
     """Make one change with ``edit``, sign it as a ``meta`` entry, say what became of it."""
     async with _home_meta(session).edit_lock:
-        _, store, target = await _target(session, target_text)
+        view, store, target = await _target(session, target_text)
+        if session.identity.public_hex not in view.state.admins:
+            raise UsageError("this home is not an admin in the log it holds (removed, or the "
+                             "entry that added it has not arrived yet: try `fleetdocs sync`)")
         change = edit(store, session.identity.public, target)
         ledger = Ledger(session)
         entry = await ledger.append(actions.META, {"change": base64.b64encode(change).decode()})
