@@ -153,3 +153,14 @@ def gc(ctx: typer.Context,
     count = result["blobs_collectable"] if result["dry_run"] else result["blobs_deleted"]
     console.print(f"{verb} {_size(result['bytes'])} in {count} blob(s) "
                   f"(retention {result['retention_days']:g} days)")
+
+
+@artifact_app.command("replicate")
+def replicate(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
+    """Fetch every artifact of the fleet this home lacks, from any peer that has it."""
+    result: dict[str, str] = run_op(home_from(ctx), "artifact.replicate")
+    if json_out:
+        print_json(result)
+        return
+    for artifact, outcome in result.items():
+        console.print(f"{short(artifact, 16)}  {outcome}", markup=False)

@@ -120,6 +120,8 @@ class BlobStore:
         self._tags = node.iroh.tags()
         self._own_id = node.identity.public
         self.stall_timeout = stall_timeout if stall_timeout is not None else stall_timeout_setting()
+        self._score: dict[bytes, int] = {}
+        """Per peer: failures minus successes, so later downloads ask working peers first."""
 
     async def add_file(self, path: Path, expected: str) -> str:
         """Copy the file into the store, tagged so it is kept; its BLAKE3 must be `expected`.
@@ -185,13 +187,15 @@ class BlobStore:
         """Fetch `blob` from the first of `peers` that delivers it; returns that peer's id.
 
         Peers are tried in order, `rounds` times over (a coordinator may still be fetching
-        the blob itself). None means the blob was already here. iroh checks every byte
-        against the hash while it streams, so a peer serving wrong bytes simply fails.
+        the blob itself); peers that failed earlier downloads of this store are asked last.
+        None means the blob was already here. iroh checks every byte against the hash while
+        it streams, so a peer serving wrong bytes simply fails.
         """
         parse_blob_hash(blob)
         if await self.has(blob):
             return None
-        candidates = [peer for peer in peers if peer.node_id != self._own_id]
+        candidates = sorted((peer for peer in peers if peer.node_id != self._own_id),
+                            key=lambda peer: self._score.get(peer.node_id, 0))
         failures: list[DownloadFailure] = []
         for round_number in range(rounds):
             if round_number:
@@ -200,6 +204,7 @@ class BlobStore:
                 reason = await self._attempt(blob, peer, progress)
                 log.debug("blob %s… from %s…: %s", blob[:12], peer.node_id_hex[:12],
                           reason or "done")
+                self._score[peer.node_id] = self._score.get(peer.node_id, 0) + (1 if reason else -1)
                 if reason is None:
                     return peer.node_id_hex
                 failures.append(DownloadFailure(peer.node_id_hex, reason))

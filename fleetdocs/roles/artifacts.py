@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,9 +55,8 @@ from fleetdocs.net.addressbook import PeerRecord
 from fleetdocs.net.blobs import BlobError, BlobStore, parse_blob_hash
 from fleetdocs.net.tickets import PeerAddr
 from fleetdocs.ops import operation
-from fleetdocs.roles.coordinator import report_scope
+from fleetdocs.reports import read_report
 from fleetdocs.roles.meta import meta_set, tag_add
-from fleetdocs.scopes import report_key
 from fleetdocs.session import Session
 from fleetdocs.state import FleetState
 
@@ -304,25 +302,22 @@ def _artifact_or_none(report: Mapping[str, Any], key: str) -> str | None:
 
 
 async def agent_reports(session: Session, agents: Iterable[str]) -> dict[str, dict[str, Any] | None]:
-    """Each agent's own status entry, or None when this home cannot read its report scope."""
+    """Each agent's running and previous artifact as it reports them (None: unreadable here)."""
+    # Imported here: the coordinator role imports this module for replication.
+    from fleetdocs.roles.coordinator import report_scope
+
     reports: dict[str, dict[str, Any] | None] = {}
     for agent in agents:
         scope = report_scope(agent)
         if scope not in session.config.scopes:
             reports[agent] = None
             continue
-        replica = await session.scope(scope)
-        entries = [e for e in await replica.entries(report_key("status")) if e.author_hex == agent]
-        reports[agent] = _status_json(entries[-1].value) if entries else {}
+        report = await read_report(session, scope, agent)
+        status = report.status or {}
+        latest = report.generations[-1] if report.generations else {}
+        reports[agent] = {"current": status.get("current"),
+                          "previous": status.get("previous", latest.get("previous"))}
     return reports
-
-
-def _status_json(raw: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def retention_days(session: Session, override: float | None) -> float:
@@ -450,27 +445,45 @@ def artifacts_to_replicate(session: Session, state: FleetState) -> list[str]:
     return [i for i in state.artifacts if i not in collected or i in assigned]
 
 
-async def replicate_artifacts(session: Session, state: FleetState) -> None:
+async def replicate_artifacts(session: Session, state: FleetState, *, retry_now: bool = False
+                              ) -> dict[str, str]:
     """Fetch the manifest and blobs of every artifact in `state` this home lacks.
 
     Called from the coordinator's reconcile loop. A failed artifact is retried after
-    RETRY_AFTER seconds, not on every round, so a missing blob cannot stall reconciliation.
+    RETRY_AFTER seconds (unless `retry_now`), not on every round, so a missing blob cannot
+    stall reconciliation. Returns each artifact's outcome: complete, waiting or the error.
     """
     memory = _REPLICATION.setdefault(session, _Replication())
     store = BlobStore(session.node)
     peers = blob_sources(session)
     now = time.monotonic()
+    outcome: dict[str, str] = {}
     for identifier in artifacts_to_replicate(session, state):
-        if identifier in memory.complete or memory.retry_at.get(identifier, 0.0) > now:
+        if identifier in memory.complete:
+            outcome[identifier] = "complete"
+            continue
+        if not retry_now and memory.retry_at.get(identifier, 0.0) > now:
+            outcome[identifier] = "waiting to retry"
             continue
         try:
             manifest = await _fetch_manifest(store, identifier, peers)
             await _Transfer(store, peers, blob_sizes(manifest), None).fetch_all(blobs_of(manifest))
-        except (BlobError, ArtifactError):
+        except (BlobError, ArtifactError) as exc:
             memory.retry_at[identifier] = time.monotonic() + RETRY_AFTER
+            outcome[identifier] = f"failed: {exc}"
             continue
         memory.complete.add(identifier)
         memory.retry_at.pop(identifier, None)
+        outcome[identifier] = "complete"
+    return outcome
+
+
+@operation("artifact.replicate", roles=READERS)
+async def artifact_replicate(session: Session) -> dict[str, str]:
+    """Fetch every artifact this home lacks now (coordinators also do it on their own)."""
+    await session.sync_all()
+    state = (await Ledger(session).read()).state
+    return await replicate_artifacts(session, state, retry_now=True)
 
 
 async def _fetch_manifest(store: BlobStore, identifier: str, peers: list[PeerAddr]) -> Manifest:

@@ -55,14 +55,15 @@ from fleetdocs.roles.artifacts import (
     UnknownArtifactError,
     agent_generations,
     artifacts_to_replicate,
+    blob_sources,
     fetch_artifact,
     order_sources,
     parse_meta_options,
-    replicate_artifacts,
     resolve_artifact,
     staging_dir,
 )
 from fleetdocs.session import Session, open_session
+from fleetdocs.state import FleetState
 
 T = TypeVar("T")
 BLOB_SIZE = 300_000  # over 16 KiB, so iroh keeps it in a data file a test can corrupt
@@ -194,12 +195,14 @@ def test_delete_removes_a_blob_and_its_tag(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def published(built_closure: str, tmp_path_factory: pytest.TempPathFactory
               ) -> Iterator[tuple[Homes, dict[str, Any]]]:
-    """Admin A (daemon) with coordinators C and D joined by ticket; the closure added on A."""
+    """Admin A and coordinator C (daemons), coordinator D (no daemon), joined by ticket; the
+    closure added on A through its daemon."""
     homes = Homes(tmp_path_factory.mktemp("homes"))
     try:
         homes.cli("A", "fleet", "create", "artifacts")
         homes.start("A")
         homes.join_coordinator("A", "C")
+        homes.start("C")
         homes.join_coordinator("A", "D")
         added = homes.json("A", "artifact", "add", built_closure, "--name", "config",
                            "--meta", "release_notes=first build", "--meta", "labels=canary")
@@ -208,10 +211,20 @@ def published(built_closure: str, tmp_path_factory: pytest.TempPathFactory
         homes.close()
 
 
-async def synced_session_do(home: Path, action: Any) -> Any:
-    async with open_session(Home(home)) as session:
-        await session.sync_and_wait(5)
+async def session_do(home: Path, action: Any) -> Any:
+    async with open_session(Home(home), create_key=True) as session:
         return await action(session)
+
+
+async def learn_artifact(session: Session, artifact: str) -> FleetState:
+    """Sync until the `artifact.add` entry arrived (no waiting for peers that are down)."""
+    for _ in range(100):
+        await session.sync_all()
+        state = (await Ledger(session).read()).state
+        if artifact in state.artifacts:
+            return state
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"artifact {artifact[:12]} never arrived")
 
 
 @requires_nix
@@ -219,7 +232,6 @@ def test_closure_added_on_admin_is_fetched_by_a_coordinator_and_materialized_wit
         published: tuple[Homes, dict[str, Any]], built_closure: str, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     homes, added = published
-    homes.start("A")
     artifact = added["artifact"]
     assert added["kind"] == "nix-closure" and added["name"] == "config"
     assert [change["field"] for change in added["meta"]] == ["release_notes", "labels"]
@@ -228,11 +240,11 @@ def test_closure_added_on_admin_is_fetched_by_a_coordinator_and_materialized_wit
     seen: list[tuple[int, int]] = []
 
     async def fetch(session: Session) -> Any:
-        assert artifact in (await Ledger(session).read()).state.artifacts
+        await learn_artifact(session, artifact)
         return await fetch_artifact(session, artifact, tmp_path / "blobs",
                                     lambda done, total: seen.append((done, total)))
 
-    fetched = run(synced_session_do(homes.path("C"), fetch))
+    fetched = run(session_do(homes.path("D"), fetch))
     assert isinstance(fetched.manifest, ClosureManifest)
     sources = sorted(entry.path for entry in fetched.manifest.paths)
     assert len(sources) >= 2 and built_closure in sources
@@ -245,7 +257,7 @@ def test_closure_added_on_admin_is_fetched_by_a_coordinator_and_materialized_wit
     assert sorted(report.written) == sources
     for path in sources:
         assert nix_dump(store_dir_under(root) / Path(path).name) == nix_dump(path)
-    listed = {row["artifact"]: row for row in homes.json("C", "artifact", "list")}
+    listed = {row["artifact"]: row for row in homes.json("D", "artifact", "list")}
     assert listed[artifact]["local"] == "complete"
     assert listed[artifact]["blobs_present"] == len(sources)
 
@@ -255,23 +267,19 @@ def test_a_coordinator_that_replicated_serves_the_artifact_while_the_admin_is_do
         published: tuple[Homes, dict[str, Any]], tmp_path: Path) -> None:
     homes, added = published
     artifact = added["artifact"]
-    homes.start("A")
-
-    async def replicate(session: Session) -> list[str]:
-        state = (await Ledger(session).read()).state
-        await replicate_artifacts(session, state)
-        return [row["local"] for row in await dispatch(session, "artifact.list", {})]
-
-    assert run(synced_session_do(homes.path("C"), replicate)) == ["complete"]
+    assert homes.json("C", "artifact", "replicate") == {artifact: "complete"}
+    assert homes.json("C", "artifact", "list")[0]["local"] == "complete"
+    known = {peer["role"]: PeerAddr.from_json(peer) for peer in homes.json("D", "peers")}
     homes.stop("A")
-    homes.start("C")  # the only peer that holds the blobs now
-    try:
-        async def fetch(session: Session) -> Any:
-            return await fetch_artifact(session, artifact, tmp_path / "blobs")
 
-        fetched = run(synced_session_do(homes.path("D"), fetch))
-    finally:
-        homes.stop("C")
+    async def fetch(session: Session) -> Any:
+        # A device that last saw the admin: the admin is asked first, and is down.
+        await session.learn_peers([known["admin"], known["coordinator"]])
+        session.book.contacted(known["admin"].node_id)
+        assert blob_sources(session) == [known["admin"], known["coordinator"]]
+        return await fetch_artifact(session, artifact, tmp_path / "blobs")
+
+    fetched = run(session_do(tmp_path / "device", fetch))
     assert isinstance(fetched.manifest, ClosureManifest)
     for entry in fetched.manifest.paths:
         assert file_blake3(fetched.blob_path(entry.file)) == entry.file
@@ -282,13 +290,14 @@ def test_a_coordinator_that_replicated_serves_the_artifact_while_the_admin_is_do
 def test_artifact_show_and_errors_through_the_cli(published: tuple[Homes, dict[str, Any]]
                                                   ) -> None:
     homes, added = published
-    homes.start("A")
-    shown = homes.json("A", "artifact", "show", added["artifact"][:10])
+    shown = homes.json("C", "artifact", "show", added["artifact"][:10])
     assert shown["artifact"] == added["artifact"]
     assert {entry["path"] for entry in shown["paths"]} and all(
         entry["present"] for entry in shown["paths"])
     with pytest.raises(AssertionError, match="no artifact of this fleet"):
-        homes.cli("A", "artifact", "show", "ffff0000")
+        homes.cli("C", "artifact", "show", "ffff0000")
+    with pytest.raises(AssertionError, match="needs a admin home"):
+        homes.cli("C", "artifact", "add", str(homes.root))
     with pytest.raises(AssertionError, match="unknown field 'colour'"):
         homes.cli("A", "artifact", "add", str(homes.root), "--meta", "colour=red")
 
