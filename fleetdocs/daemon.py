@@ -89,6 +89,7 @@ async def _reconcile_loop(session: Session, role: Role, wake: asyncio.Event) -> 
         wake.clear()
         try:
             await role.reconcile(session)
+            await session.notify_change()
         except Exception:
             # One bad round (e.g. a peer's malformed entry) must not stop the daemon; the
             # next round retries, and verification problems are reported through status.

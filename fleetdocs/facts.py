@@ -14,7 +14,8 @@ from typing import Any
 def collect_facts(store_root: Path = Path("/")) -> dict[str, Any]:
     """Hostname, OS, architecture, kernel, NixOS/nix version, machine id, CPU/memory/disk."""
     uname = platform.uname()
-    disk = shutil.disk_usage(store_root)
+    existing = next(p for p in (store_root, *store_root.parents) if p.exists())
+    disk = shutil.disk_usage(existing)
     return {
         "hostname": socket.gethostname(),
         "os": _os_release().get("PRETTY_NAME", uname.system),

@@ -119,6 +119,16 @@ def addr_key(principal_hex: str) -> bytes:
 ADDRESS_SCOPES = {"admin": (CONTROL,), "coordinator": (WITNESS, ENROLL), "agent": (REPORT,)}
 
 
+def desired_scope(agent_hex: str) -> str:
+    """Config name of an agent's desired-state scope, as held by coordinators."""
+    return f"{DESIRED}:{agent_hex}"
+
+
+def report_scope(agent_hex: str) -> str:
+    """Config name of an agent's report scope, as held by admins and coordinators."""
+    return f"{REPORT}:{agent_hex}"
+
+
 def desired_secret(fleet_secret: bytes, agent_id: bytes) -> bytes:
     """The Write secret of an agent's desired-state namespace.
 

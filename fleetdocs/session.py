@@ -41,6 +41,8 @@ class Session:
         self.node = node
         self.book = AddressBook(home.path / "peers.json", identity.public)
         self.last_sync: float | None = None
+        self.changes = 0  # counts replica events, for watchers (see roles/status.py)
+        self.changed = asyncio.Condition()
 
     @property
     def role(self) -> str:
@@ -81,13 +83,14 @@ class Session:
             await replica.sync(peers)
         self.last_sync = time.time()
 
-    async def sync_and_wait(self, timeout: float) -> set[str]:
+    async def sync_and_wait(self, timeout: float, *, any_of: set[str] | None = None) -> set[str]:
         """Sync now and wait until every known peer finished a round (or `timeout`).
 
         Returns the ids of the peers that completed a sync, which the CLI reports. A peer
         whose round failed (unreachable) is not waited for. Rounds to peers that have not
         answered are re-issued every RETRY seconds: right after a peer restarts, iroh 0.35
-        sometimes drops the first requests silently (measured: up to ~3 s).
+        sometimes drops the first requests silently (measured: up to ~3 s). With `any_of`,
+        it returns as soon as one of those peers has synced.
         """
         done: set[str] = set()
         failed: set[str] = set()
@@ -113,6 +116,8 @@ class Session:
                 done.add(event.peer)
                 failed.discard(event.peer)
                 await self.learn_published_addresses()
+                if any_of is not None and event.peer in any_of:
+                    break
         self.last_sync = time.time()
         self.book.save()
         return done
@@ -120,6 +125,11 @@ class Session:
     def note_event(self, event: ReplicaEvent) -> None:
         if event.kind == "sync_finished" and event.peer:
             self.book.contacted(bytes.fromhex(event.peer))
+
+    async def notify_change(self) -> None:
+        self.changes += 1
+        async with self.changed:
+            self.changed.notify_all()
 
     async def refresh_peer_addrs(self) -> None:
         """Learn the addresses of peers that reached us (e.g. one that restarted or joined)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fleetdocs.cli import admin, artifacts, audit, enroll, fleet
+from fleetdocs.cli import admin, artifacts, audit, enroll, fleet, rollout
 from fleetdocs.cli import meta as meta_cli
 from fleetdocs.cli.main import app
 
@@ -20,3 +20,6 @@ app.add_typer(enroll.agent_app, name="agent")
 app.add_typer(meta_cli.meta_app, name="meta")
 app.add_typer(meta_cli.tag_app, name="tag")
 app.add_typer(artifacts.artifact_app, name="artifact")
+app.command("assign")(rollout.assign)
+app.command("rollback")(rollout.rollback)
+app.command("status")(rollout.status)

@@ -55,8 +55,16 @@ def reject(ctx: typer.Context, agent: str, json_out: bool = typer.Option(False, 
 
 
 @agent_app.command("enroll")
-def enroll(ctx: typer.Context, ticket: str = typer.Argument(..., help="ticket, or @FILE"),
-           json_out: bool = typer.Option(False, "--json")) -> None:
+def enroll(
+    ctx: typer.Context,
+    ticket: str = typer.Argument(..., help="ticket, or @FILE"),
+    store_root: str | None = typer.Option(None, help="materialize closures under this root (/)"),
+    activate: str | None = typer.Option(None, help="activation command; {path} = generation"),
+    health_check: str | None = typer.Option(None, help="health check command; {path} as above"),
+    confirm_timeout: float | None = typer.Option(
+        None, help="seconds a coordinator must become reachable in after activation (120)"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
     """Create this device's key if needed and file a signed enrollment request."""
     home = home_from(ctx)
     text = read_ticket(ticket)
@@ -64,7 +72,9 @@ def enroll(ctx: typer.Context, ticket: str = typer.Argument(..., help="ticket, o
         home.check_permissions()
     admit_ticket(home.load_config(), text, agent=True)
     home.identity(create=True)
-    result = run_op(home, "agent.enroll", ticket=text)
+    settings = {"store_root": store_root, "activate": activate, "health_check": health_check,
+                "confirm_timeout": confirm_timeout}
+    result = run_op(home, "agent.enroll", ticket=text, settings=settings)
     if json_out:
         print_json(result)
     else:

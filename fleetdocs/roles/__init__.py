@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from fleetdocs.roles import admin, enroll, fleet  # noqa: F401  (register operations)
-from fleetdocs.roles import artifacts as artifact_ops  # noqa: F401  (artifact operations)
-from fleetdocs.roles import meta as meta_ops  # noqa: F401  (register the metadata operations)
+from fleetdocs.roles import (  # noqa: F401  (each module registers its operations)
+    admin,
+    artifacts,
+    enroll,
+    fleet,
+    meta,
+    rollout,
+    status,
+)
 from fleetdocs.roles.admin_role import AdminRole
 from fleetdocs.roles.agent import AgentRole
 from fleetdocs.roles.coordinator import CoordinatorRole

@@ -57,6 +57,7 @@ from fleetdocs.net.tickets import PeerAddr
 from fleetdocs.ops import operation
 from fleetdocs.reports import read_report
 from fleetdocs.roles.meta import meta_set, tag_add
+from fleetdocs.scopes import report_scope
 from fleetdocs.session import Session
 from fleetdocs.state import FleetState
 
@@ -303,9 +304,6 @@ def _artifact_or_none(report: Mapping[str, Any], key: str) -> str | None:
 
 async def agent_reports(session: Session, agents: Iterable[str]) -> dict[str, dict[str, Any] | None]:
     """Each agent's running and previous artifact as it reports them (None: unreadable here)."""
-    # Imported here: the coordinator role imports this module for replication.
-    from fleetdocs.roles.coordinator import report_scope
-
     reports: dict[str, dict[str, Any] | None] = {}
     for agent in agents:
         scope = report_scope(agent)

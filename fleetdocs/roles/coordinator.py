@@ -19,25 +19,20 @@ from fleetdocs.audit.witness import checkpoint_of
 from fleetdocs.enrollment import seal_grant
 from fleetdocs.ledger import Ledger, LedgerView, now_us
 from fleetdocs.net.tickets import Capability
+from fleetdocs.roles.artifacts import replicate_artifacts
 from fleetdocs.scopes import (
     ENROLL,
     WITNESS,
     checkpoint_key,
     desired_entry_key,
+    desired_scope,
     desired_secret,
     grant_key,
     parse_key,
+    report_scope,
 )
 from fleetdocs.session import Session
 from fleetdocs.state import AgentStatus, FleetState
-
-
-def desired_scope(agent: str) -> str:
-    return f"desired:{agent}"
-
-
-def report_scope(agent: str) -> str:
-    return f"report:{agent}"
 
 
 async def import_report_scopes(session: Session, state: FleetState) -> None:
@@ -75,6 +70,7 @@ class CoordinatorRole:
         for agent, record in view.state.agents.items():
             if record.status == AgentStatus.APPROVED:
                 await self._serve_agent(session, view, agent)
+        await replicate_artifacts(session, view.state)
 
     async def _publish_checkpoint(self, session: Session, view: LedgerView) -> None:
         heads = dict(view.log.analysis.heads)

@@ -96,9 +96,16 @@ async def enroll_reject(session: Session, agent: str) -> dict[str, Any]:
 
 
 @operation("agent.enroll", writes=True)
-async def agent_enroll(session: Session, ticket: str) -> dict[str, Any]:
-    """File this device's signed enrollment request with the fleet of `ticket`."""
+async def agent_enroll(session: Session, ticket: str, settings: dict[str, Any] | None = None
+                       ) -> dict[str, Any]:
+    """File this device's signed enrollment request with the fleet of `ticket`.
+
+    `settings` (store_root, activate, health_check, confirm_timeout) say how this device
+    applies generations; the environment can override them (fleetdocs.roles.agent).
+    """
     parsed = admit_ticket(session.config, ticket, agent=True)
+    session.config.extra["agent"] = {"settings": {k: v for k, v in (settings or {}).items()
+                                                  if v is not None}}
     await session.learn_peers(list(parsed.peers))
     config = session.config
     config.role, config.fleet, config.fleet_name = "agent", parsed.fleet, parsed.fleet_name

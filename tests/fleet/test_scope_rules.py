@@ -16,7 +16,7 @@ from fleetdocs.audit import next_entry
 from fleetdocs.errors import NetError
 from fleetdocs.ledger import Ledger, now_us
 from fleetdocs.roles.agent import AgentRole
-from fleetdocs.roles.coordinator import CoordinatorRole, report_scope
+from fleetdocs.roles.coordinator import CoordinatorRole
 from fleetdocs.roles.enroll import read_requests
 from fleetdocs.scopes import (
     CONTROL,
@@ -26,6 +26,7 @@ from fleetdocs.scopes import (
     addr_key,
     audit_key,
     checkpoint_key,
+    report_scope,
     request_key,
 )
 from tests.fleet.sessions import Homes, homes, small_fleet

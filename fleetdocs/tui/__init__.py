@@ -1,0 +1,1 @@
+"""Rich renderings of fleetdocs data; they take the JSON documents the operations return."""
