@@ -23,6 +23,7 @@ from fleetdocs.session import Session, open_session, sync_interval
 log = logging.getLogger(__name__)
 
 DEBOUNCE = 0.05
+STOP_GRACE = 5.0
 
 
 class Role(Protocol):
@@ -48,6 +49,7 @@ async def run_daemon(home: Home) -> None:
         server = await control.serve(home.socket_path, handle)
         tasks = [
             asyncio.create_task(_anti_entropy(session, wake)),
+            asyncio.create_task(_repair_content(session, wake)),
             asyncio.create_task(_pump_events(session, wake)),
             asyncio.create_task(_reconcile_loop(session, role, wake)),
         ]
@@ -60,7 +62,9 @@ async def run_daemon(home: Home) -> None:
                 home.socket_path.unlink()
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # A task blocked in an iroh call may not see its cancellation promptly: do not
+            # let it hold up the shutdown of the node.
+            await asyncio.wait(tasks, timeout=STOP_GRACE)
             session.book.save()
 
 
@@ -72,6 +76,17 @@ async def _anti_entropy(session: Session, wake: asyncio.Event) -> None:
         session.book.save()
         wake.set()
         await asyncio.sleep(sync_interval())
+
+
+async def _repair_content(session: Session, wake: asyncio.Event) -> None:
+    """Separate from anti-entropy: a download from a silent peer can take a stall timeout."""
+    while True:
+        await asyncio.sleep(sync_interval())
+        try:
+            if await session.repair_missing_content():
+                wake.set()
+        except Exception:
+            log.exception("content repair failed")
 
 
 async def _pump_events(session: Session, wake: asyncio.Event) -> None:

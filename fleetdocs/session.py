@@ -19,6 +19,7 @@ from fleetdocs.errors import NetError, TicketError
 from fleetdocs.home import ROLES, Home, HomeConfig
 from fleetdocs.identity import Identity
 from fleetdocs.net.addressbook import AddressBook
+from fleetdocs.net.blobs import BlobError, BlobStore
 from fleetdocs.net.node import FleetNode, Replica, ReplicaEvent, running_node
 from fleetdocs.net.tickets import Capability, PeerAddr
 from fleetdocs.scopes import ADDRESS_SCOPES, addr_key, author_may_write, parse_key
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SYNC_INTERVAL = 15.0
 RETRY = 1.0
+CONTENT_REPAIR_PEERS = 3
 
 
 def sync_interval() -> float:
@@ -136,6 +138,25 @@ class Session:
         for node_id, addrs in (await self.node.connected_peers()).items():
             if addrs:
                 await self.learn_peers([PeerAddr(bytes.fromhex(node_id), tuple(sorted(addrs)))])
+
+    async def repair_missing_content(self) -> int:
+        """Fetch entry content iroh-docs failed to download, asking each entry's author first.
+
+        Returns how many blobs arrived. Peers are tried one round only: the next anti-entropy
+        round tries again.
+        """
+        store = BlobStore(self.node)
+        arrived = 0
+        for replica in await self.replicas():
+            for blob, author in await replica.missing_content():
+                peers = sorted(self.book.addrs(), key=lambda peer: peer.node_id != author)
+                try:
+                    await store.download(blob, peers[:CONTENT_REPAIR_PEERS], rounds=1)
+                except BlobError as exc:
+                    log.debug("content %s… still missing: %s", blob[:12], exc)
+                    continue
+                arrived += 1
+        return arrived
 
     async def publish_address(self) -> None:
         """Write this node's address where the principals that must reach it can read it."""

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+from pathlib import Path
 
 import typer
-from rich.live import Live
 
-from fleetdocs import control
 from fleetdocs.cli.common import console, home_from, print_json
 from fleetdocs.cli.runner import run_op
+from fleetdocs.demo import run_demo
 from fleetdocs.errors import UsageError
-from fleetdocs.home import Home
+from fleetdocs.tui.live import watch_home
 from fleetdocs.tui.status_view import render_status
 
 
@@ -52,7 +50,7 @@ def status(
     if watch:
         if json_out:
             raise UsageError("--watch and --json do not go together")
-        asyncio.run(_watch(home))
+        watch_home(home.path)
         return
     result = run_op(home, "status")
     if json_out:
@@ -61,15 +59,10 @@ def status(
         console.print(render_status(result))
 
 
-async def _watch(home: Home) -> None:
-    """Redraw whenever the daemon reports a change (long-poll; no busy polling)."""
-    if not home.socket_path.exists():
-        raise UsageError("status --watch needs this home's daemon: start `fleetdocs run`")
-    changes = 0
-    first = await control.call(home.socket_path, "status.watch", {"since": -1})
-    live = Live(render_status(first["status"]), console=console, auto_refresh=False)
-    with live, contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-        while True:
-            reply = await control.call(home.socket_path, "status.watch", {"since": changes})
-            changes = reply["changes"]
-            live.update(render_status(reply["status"]), refresh=True)
+def demo(
+    directory: Path | None = typer.Option(None, "--dir", help="keep homes and logs here"),
+    agents: int = typer.Option(3, min=1, max=20, help="number of agents"),
+    watch: bool = typer.Option(True, help="open the live status view once rolled out"),
+) -> None:
+    """Run a complete local fleet (2 coordinators, 1 admin, agents) until Ctrl-C."""
+    run_demo(directory, agents, watch, console)

@@ -112,6 +112,18 @@ class Replica:
                                      entry.timestamp()))
         return found
 
+    async def missing_content(self) -> list[tuple[str, bytes]]:
+        """(content hash, author) of entries whose content this node does not have.
+
+        iroh-docs fetches an entry's content once, from the peer that delivered the entry,
+        and does not retry when that fails; fleetdocs.session repairs these.
+        """
+        missing = []
+        for entry in await self._doc.get_many(iroh.Query.all(None)):
+            if entry.content_len() and not await self._node.iroh.blobs().has(entry.content_hash()):
+                missing.append((entry.content_hash().to_hex(), bytes.fromhex(str(entry.author()))))
+        return missing
+
     async def tombstones(self, prefix: bytes = b"") -> list[tuple[bytes, bytes]]:
         """(author, key) of empty entries: traces of prefix deletions, kept for audit."""
         query = iroh.Query.key_prefix(prefix, None) if prefix else iroh.Query.all(None)

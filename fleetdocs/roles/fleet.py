@@ -108,6 +108,7 @@ async def join(session: Session, ticket: str) -> dict[str, Any]:
     session.save_config()
     await session.publish_address()
     synced = await session.sync_and_wait(JOIN_SYNC_TIMEOUT)
+    await session.repair_missing_content()
     return {"fleet": parsed.fleet, "name": parsed.fleet_name, "role": parsed.role,
             "id": session.identity.public_hex, "synced_with": sorted(synced)}
 
@@ -116,6 +117,7 @@ async def join(session: Session, ticket: str) -> dict[str, Any]:
 async def sync(session: Session, timeout: float = 10.0) -> dict[str, Any]:
     before = {r.id_hex: len(await r.entries()) for r in await session.replicas()}
     synced = await session.sync_and_wait(timeout)
+    await session.repair_missing_content()
     after = {r.id_hex: len(await r.entries()) for r in await session.replicas()}
     names = {ns: scope for scope, ns in session.config.scopes.items()}
     return {
