@@ -93,7 +93,6 @@ class Demo:
             try:
                 process.wait(30)
             except subprocess.TimeoutExpired:
-                self.console.print(f"{home} did not stop in 30 s: killing it")
                 process.kill()
                 process.wait()
         self.processes.clear()
@@ -187,7 +186,10 @@ def run_demo(directory: Path | None, agents: int, watch: bool, console: Console)
         except KeyboardInterrupt:
             pass
         finally:
-            console.print("stopping every demo process …")
+            # The terminal may be gone (a hang-up): stopping must not depend on printing.
+            with contextlib.suppress(OSError):
+                console.print("stopping every demo process …")
             demo.stop_all()
-            console.print(f"stopped; homes and logs were in {root}")
+            with contextlib.suppress(OSError):
+                console.print(f"stopped; homes and logs were in {root}")
         return root
