@@ -89,7 +89,7 @@ class Demo:
         for process in self.processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for home, process in self.processes.items():
+        for process in self.processes.values():
             try:
                 process.wait(30)
             except subprocess.TimeoutExpired:

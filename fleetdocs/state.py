@@ -31,6 +31,7 @@ class AgentRecord:
     status: AgentStatus
     name: str | None
     report_ns: str | None
+    desired_ns: str | None
     approved_by: str | None
     request: str | None
     decided_in: str
@@ -118,6 +119,7 @@ def _approve(state: _Builder, entry: AuditEntry) -> None:
         status=AgentStatus.APPROVED,
         name=entry.args["name"],
         report_ns=entry.args["report_ns"],
+        desired_ns=entry.args["desired_ns"],
         approved_by=entry.author,
         request=entry.args["request"],
         decided_in=entry.hash,
@@ -133,6 +135,7 @@ def _reject(state: _Builder, entry: AuditEntry) -> None:
         status=AgentStatus.REJECTED,
         name=known.name if known else None,
         report_ns=known.report_ns if known else None,
+        desired_ns=known.desired_ns if known else None,
         approved_by=None,
         request=entry.args["request"],
         decided_in=entry.hash,
@@ -143,7 +146,7 @@ def _revoke(state: _Builder, entry: AuditEntry) -> None:
     agent = entry.args["agent"]
     state.revocations[agent] = entry
     known = state.agents.get(agent)
-    base = known or AgentRecord(AgentStatus.REVOKED, None, None, None, None, entry.hash)
+    base = known or AgentRecord(AgentStatus.REVOKED, None, None, None, None, None, entry.hash)
     state.agents[agent] = replace(base, status=AgentStatus.REVOKED, decided_in=entry.hash)
 
 

@@ -122,13 +122,16 @@ class AgentRole:
         await write_status(session, phase="rolled-back", last_error=reason)
 
     async def _pick_up_grant(self, session: Session) -> None:
+        """Adopt the desired namespace named by an admin-signed approval of this agent.
+
+        The enroll namespace is writable by every ticket holder, so a grant counts only if
+        its approval verifies against the fleet's roster rules and names this agent.
+        """
         enroll = await session.scope(ENROLL)
         for stored in await enroll.entries(grant_key(self.me)):
             try:
-                grant = open_grant(session.identity, stored.value)
-                namespace = bytes.fromhex(str(grant["desired_ns"]))
-                capability = Capability.read(namespace)
-            except (EnrollmentError, KeyError, ValueError) as exc:
+                capability = verified_grant(session, open_grant(session.identity, stored.value))
+            except (EnrollmentError, KeyError, ValueError, TypeError) as exc:
                 log.warning("ignoring grant by %s: %s", stored.author_hex[:12], exc)
                 continue
             await session.adopt_scope(DESIRED, capability)
@@ -269,3 +272,15 @@ async def report_facts(session: Session) -> None:
     session.save_config()
     report = await session.scope(REPORT)
     await report.put(report_key("facts", seq), _json({**facts, "time": time.time()}))
+
+
+def verified_grant(session: Session, grant: dict[str, Any]) -> Capability:
+    roster = [bytes.fromhex(raw) for raw in grant["roster"]]
+    approval_raw = bytes.fromhex(grant["approval"])
+    verdict = verify_in_roster(session.config.fleet or "", roster, approval_raw)
+    approval = AuditEntry.from_bytes(approval_raw)
+    if not verdict.is_valid:
+        raise EnrollmentError(f"grant's approval does not verify: {verdict.reason}")
+    if approval.action != actions.ENROLL_APPROVE or approval.args["agent"] != session.identity.public_hex:
+        raise EnrollmentError("grant's approval is not an approval of this agent")
+    return Capability.read(bytes.fromhex(approval.args["desired_ns"]))

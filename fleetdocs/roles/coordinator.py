@@ -12,8 +12,6 @@ namespace. On each reconcile it:
 
 from __future__ import annotations
 
-import time
-
 from fleetdocs.audit import actions
 from fleetdocs.audit.witness import checkpoint_of
 from fleetdocs.enrollment import seal_grant
@@ -101,12 +99,17 @@ class CoordinatorRole:
             if digest not in served:
                 await desired.put(desired_entry_key(digest), raw)
                 served.add(digest)
-        await self._grant(session, agent, desired.id_hex)
+        await self._grant(session, view, agent)
 
-    async def _grant(self, session: Session, agent: str, desired_ns: str) -> None:
+    async def _grant(self, session: Session, view: LedgerView, agent: str) -> None:
+        """Hand the agent its approval and the roster, sealed to it: the approval (admin-signed)
+        names its desired namespace, so a grant by anyone else cannot redirect the agent."""
         enroll = await session.scope(ENROLL)
         key = grant_key(agent)
         mine = [e for e in await enroll.entries(key) if e.author == session.identity.public]
         if not mine:
-            grant = {"desired_ns": desired_ns, "time": int(time.time())}
+            roster = [e.raw.hex() for e in view.log.valid_entries()
+                      if e.action in actions.ADMIN_CHANGES]
+            approval = view.log.raw(view.state.agents[agent].decided_in).hex()
+            grant = {"approval": approval, "roster": roster}
             await enroll.put(key, seal_grant(bytes.fromhex(agent), grant))

@@ -19,7 +19,15 @@ from fleetdocs.ops import operation
 from fleetdocs.roles.admin import entry_json
 from fleetdocs.roles.coordinator import import_report_scopes
 from fleetdocs.roles.fleet import admit_ticket
-from fleetdocs.scopes import ENROLL, REPORT, author_may_write, parse_key, request_key
+from fleetdocs.scopes import (
+    ENROLL,
+    REPORT,
+    author_may_write,
+    desired_secret,
+    namespace_id,
+    parse_key,
+    request_key,
+)
 from fleetdocs.session import Session
 
 MAX_PENDING = 1000
@@ -80,9 +88,13 @@ async def enroll_approve(session: Session, agent: str, name: str | None = None) 
     request = await _find_request(session, agent)
     ledger = Ledger(session)
     label = name or str(request.facts.get("hostname") or request.agent[:12])[:256]
+    # The approval names the agent's desired-state namespace, so the agent can check that
+    # the grant a coordinator hands it is the one an admin decided (roles/agent.py).
+    desired = namespace_id(desired_secret(bytes.fromhex(session.config.extra["fleet_secret"]),
+                                          bytes.fromhex(request.agent)))
     entry = await ledger.append(actions.ENROLL_APPROVE, {
         "agent": request.agent, "request": request.request_hash,
-        "report_ns": request.report_ns, "name": label})
+        "report_ns": request.report_ns, "desired_ns": desired.hex(), "name": label})
     await import_report_scopes(session, (await ledger.read()).state)
     return entry_json(entry)
 
