@@ -14,7 +14,9 @@ from pathlib import Path
 
 from bench.results import BenchError
 from fleetdocs.artifacts.closure import stage_path
+from fleetdocs.daemon import DEBOUNCE
 from fleetdocs.ledger import Ledger
+from fleetdocs.net.node import FleetNode
 from fleetdocs.roles.agent import AgentRole
 from fleetdocs.roles.coordinator import CoordinatorRole
 from fleetdocs.scopes import DESIRED
@@ -34,17 +36,26 @@ async def until(session: Session, check: Callable[[], Awaitable[bool]], timeout:
             await asyncio.wait_for(session.node.events.get(), min(remaining, sync_interval()))
         except TimeoutError:
             await session.sync_all()
+            continue
+        await asyncio.sleep(DEBOUNCE)  # a sync delivers entries in bursts: check once per burst
+        drain_events(session)
     return time.perf_counter()
 
 
 def drain_events(session: Session) -> None:
+    drain_node_events(session.node)
+
+
+def drain_node_events(node: FleetNode) -> None:
     """Forget queued events, so the next wait starts from what happens next."""
-    while not session.node.events.empty():
-        session.node.events.get_nowait()
+    while not node.events.empty():
+        node.events.get_nowait()
 
 
 async def in_log(session: Session, entry_hash: str) -> bool:
-    return entry_hash in (await Ledger(session).read()).log
+    """Whether `entry_hash` is a valid entry of the session's verified audit log."""
+    log = (await Ledger(session).read()).log
+    return entry_hash in log and log.verdict(entry_hash).is_valid
 
 
 async def coordinator_fleet(h: Homes) -> None:

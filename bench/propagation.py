@@ -17,6 +17,7 @@ from bench.inprocess import (
     add_file_artifact,
     coordinator_fleet,
     drain_events,
+    drain_node_events,
     enroll_agent,
     in_log,
     until,
@@ -71,8 +72,7 @@ async def _raw_latencies(root: Path, count: int) -> list[float]:
 
 
 async def _raw_put_and_wait(sender: Replica, receiver: FleetNode, value: bytes) -> float:
-    while not receiver.events.empty():
-        receiver.events.get_nowait()
+    drain_node_events(receiver)
     started = time.perf_counter()
     await sender.put(b"key/" + value, value)
     deadline = started + TIMEOUT
