@@ -12,7 +12,8 @@ AGENT_1, AGENT_2 = pub(key(20)), pub(key(21))
 
 
 def _approve(agent: str, name: str) -> dict[str, str]:
-    return {"agent": agent, "request": hash_hex(1), "report_ns": hash_hex(2), "name": name}
+    return {"agent": agent, "request": hash_hex(1), "report_ns": hash_hex(2),
+            "desired_ns": hash_hex(3), "name": name}
 
 
 def _fleet() -> Scenario:
