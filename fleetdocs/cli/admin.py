@@ -50,3 +50,10 @@ def coordinator_add(ctx: typer.Context, key: str, name: str | None = typer.Optio
     """Record KEY as a coordinator (its witness checkpoints count)."""
     _done(run_op(home_from(ctx), "coordinator.add", key=parse_public_hex(key).hex(), name=name),
           json_out)
+
+
+@coordinator_app.command("remove")
+def coordinator_remove(ctx: typer.Context, key: str,
+                       json_out: bool = typer.Option(False, "--json")) -> None:
+    """Remove coordinator KEY (its later witness checkpoints no longer count)."""
+    _done(run_op(home_from(ctx), "coordinator.remove", key=parse_public_hex(key).hex()), json_out)

@@ -8,6 +8,7 @@ from rich.table import Table
 from fleetdocs.cli.common import console, home_from, print_json, short
 from fleetdocs.cli.fleet import read_ticket
 from fleetdocs.cli.runner import run_op
+from fleetdocs.identity import parse_public_hex
 from fleetdocs.roles.fleet import admit_ticket
 
 enroll_app = typer.Typer(help="Review and decide enrollment requests.", no_args_is_help=True)
@@ -52,6 +53,16 @@ def reject(ctx: typer.Context, agent: str, json_out: bool = typer.Option(False, 
         print_json(result)
     else:
         console.print(f"rejected {short(result['args']['agent'])} as audit entry {result['hash']}")
+
+
+@enroll_app.command("revoke")
+def revoke(ctx: typer.Context, agent: str, json_out: bool = typer.Option(False, "--json")) -> None:
+    """Revoke approved AGENT (full id; audited): coordinators stop serving it."""
+    result = run_op(home_from(ctx), "agent.revoke", key=parse_public_hex(agent).hex())
+    if json_out:
+        print_json(result)
+    else:
+        console.print(f"revoked {short(result['args']['agent'])} as audit entry {result['hash']}")
 
 
 @agent_app.command("enroll")

@@ -43,6 +43,25 @@ async def coordinator_add(session: Session, key: str, name: str | None = None) -
     return entry_json(entry)
 
 
+@operation("coordinator.remove", writes=True, roles=("admin",))
+async def coordinator_remove(session: Session, key: str) -> dict[str, Any]:
+    principal = parse_public_hex(key).hex()
+    ledger = Ledger(session)
+    if principal not in (await ledger.read()).log.roster.coordinators:
+        raise UsageError(f"{principal[:12]}… is not a coordinator of this fleet")
+    return entry_json(await ledger.append(actions.COORDINATOR_REMOVE, {"key": principal}))
+
+
+@operation("agent.revoke", writes=True, roles=("admin",))
+async def agent_revoke(session: Session, key: str) -> dict[str, Any]:
+    """Revoke an agent: coordinators stop serving it; its reports stay for the record."""
+    principal = parse_public_hex(key).hex()
+    ledger = Ledger(session)
+    if principal not in (await ledger.read()).state.agents:
+        raise UsageError(f"{principal[:12]}… is not an agent of this fleet")
+    return entry_json(await ledger.append(actions.AGENT_REVOKE, {"agent": principal}))
+
+
 @operation("admin.list", roles=READERS)
 async def admin_list(session: Session) -> dict[str, Any]:
     roster = (await Ledger(session).read()).log.roster

@@ -173,3 +173,17 @@ def test_report_by_anyone_but_the_agent_is_ignored(tmp_path: Path) -> None:
             assert report.ignored, "the forged entry is listed"
             assert report.status is None or report.status.get("phase") != "healthy"
     run(scenario)
+
+
+def test_a_revoked_agent_is_served_nothing_new(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with homes(tmp_path) as h:
+            await small_fleet(h)
+            agent, _ = await approved_with_assignments(h, 1)
+            await h.op("A", "agent.revoke", key=agent)
+            later = await Ledger(h["A"]).append(actions.ASSIGN, {
+                "artifact": ARTIFACT, "agents": [agent], "selector": "after revoke"})
+            await serve(h, "X")
+            served = {e.key for e in await (await h["X"].scope(DESIRED)).entries()}
+            assert desired_entry_key(later.hash) not in served
+    run(scenario)
