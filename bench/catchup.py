@@ -39,9 +39,7 @@ def run(actions_count: int) -> list[Result]:
 async def _run(count: int) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="bench-catchup-") as scratch, \
             fleet_in(Path(scratch) / "fleet") as fleet:
-        fleet.run("A", "fleet", "create", "catchup")
-        ticket = fleet.run("A", "invite", "coordinator", "--key", fleet.key("C1")).stdout
-        fleet.run("C1", "join", ticket.strip())
+        _coordinator_fleet(fleet)
         async with open_session(Home(fleet.home("A"))) as admin:
             raws = await _offline_actions(admin, count)
         fleet.start("A")
@@ -58,6 +56,20 @@ async def _run(count: int) -> list[Result]:
         Result("catchup", f"fresh raw iroh-docs replica of {count} entries", baseline, "s",
                None, None, "set reconciliation and content download on loopback", params),
     ]
+
+
+def _coordinator_fleet(fleet: Fleet) -> None:
+    """Admin A and coordinator C1 that have synced and know each other; no daemon left."""
+    fleet.run("A", "fleet", "create", "catchup")
+    fleet.start("A")
+    ticket = fleet.run("A", "invite", "coordinator", "--key", fleet.key("C1")).stdout
+    fleet.run("C1", "join", ticket.strip())
+    fleet.start("C1")
+    coordinator = fleet.key("C1")
+    wait_for(lambda: any(peer["id"] == coordinator for peer in fleet.json("A", "peers")),
+             TIMEOUT, "the admin to learn the coordinator's address", interval=0.5)
+    fleet.stop("C1")
+    fleet.stop("A")
 
 
 def _entries(fleet: Fleet, home: str) -> int:
