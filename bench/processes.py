@@ -1,0 +1,45 @@
+"""A fleet of real `fleetdocs` processes (tests/fleet/harness.py): admin, coordinator, agents.
+
+Shared by the rollout and daemon benchmarks, so both measure what an operator runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.results import wait_for
+from tests.fleet.harness import Fleet
+
+ENROLL_TIMEOUT = 120.0
+
+
+def agent_names(count: int) -> list[str]:
+    return [f"X{number}" for number in range(count)]
+
+
+def start_fleet(fleet: Fleet, agents: int, store_roots: Path) -> dict[str, str]:
+    """Admin A and coordinator C1 running, `agents` enrolled and approved agents running;
+    returns each agent home's id."""
+    fleet.run("A", "fleet", "create", "bench")
+    fleet.start("A")
+    ticket = fleet.run("A", "invite", "coordinator", "--key", fleet.key("C1")).stdout
+    fleet.run("C1", "join", ticket.strip())
+    fleet.start("C1")
+    ticket = fleet.run("A", "invite", "agent").stdout.strip()
+    ids = {}
+    for name in agent_names(agents):
+        fleet.run(name, "agent", "enroll", ticket, "--store-root", str(store_roots / name),
+                  "--confirm-timeout", "30")
+        fleet.start(name)
+        ids[name] = fleet.key(name)
+    wait_for(lambda: len(fleet.json("A", "enroll", "list")["requests"]) >= agents,
+             ENROLL_TIMEOUT, f"{agents} enrollment requests", interval=0.5)
+    for agent in ids.values():
+        fleet.run("A", "enroll", "approve", agent)
+    return ids
+
+
+def all_healthy_on(fleet: Fleet, artifact: str, agents: int) -> bool:
+    rows = fleet.json("A", "status")["agents"]
+    done = [row for row in rows if row.get("current") == artifact and row["phase"] == "healthy"]
+    return len(done) >= agents

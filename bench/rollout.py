@@ -1,0 +1,128 @@
+"""Rollout convergence: assign -> N agents healthy, with real processes and a real closure.
+
+Beside it, in the same run and with the same closure:
+* `nix-store --export <closure> | nix-store --store ROOT --import` into N fresh roots,
+  one after another (what a push tool's copy costs, without ssh);
+* a git-poll loop like comin's at a 1 s interval: N clones of a local bare repo, each
+  polling with `git fetch` every second and checking out what it finds; measured from the
+  commit to the moment all N have checked it out.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from bench.processes import all_healthy_on, start_fleet
+from bench.results import Result, wait_for
+from tests.fleet.harness import fleet_in
+from tests.fleet.nix_closures import NIX_CONFIG, build_configuration
+
+ROLLOUT_TIMEOUT = 300.0
+POLL_INTERVAL = 1.0
+LIMIT = ("sync interval (1 s) and gossip, then per agent: closure download, NAR unpack with "
+         "narHash checks, activation, health check and the coordinator confirmation; "
+         "N daemons share 2 cores")
+
+
+def run(agent_counts: tuple[int, ...], payload_kib: int = 1024) -> list[Result]:
+    results = []
+    for agents in agent_counts:
+        with tempfile.TemporaryDirectory(prefix="bench-rollout-") as scratch:
+            results.extend(_run_one(Path(scratch), agents, payload_kib))
+    return results
+
+
+def _run_one(root: Path, agents: int, payload_kib: int) -> list[Result]:
+    closure = build_configuration(root / "nix", f"bench-{agents}", payload_kib)
+    env = {"FLEETDOCS_TEST_ACTIVATIONS": str(root / "activations")}
+    with fleet_in(root / "fleet", env=env) as fleet:
+        ids = start_fleet(fleet, agents, root / "roots")
+        artifact = fleet.json("A", "artifact", "add", closure)["artifact"]
+        started = time.perf_counter()
+        fleet.run("A", "assign", artifact, *[arg for agent in ids.values()
+                                             for arg in ("--agent", agent)])
+        healthy = wait_for(lambda: all_healthy_on(fleet, artifact, agents), ROLLOUT_TIMEOUT,
+                           f"{agents} agents healthy", interval=0.5)
+    rollout = healthy - started
+    nix_copy = _nix_copy(closure, root / "nix-roots", agents)
+    git_poll = _git_poll(root / "git", agents)
+    params = {"agents": agents, "payload_kib": payload_kib}
+    return [
+        Result("rollout", f"assign -> {agents} agents healthy", rollout, "s", nix_copy,
+               f"nix-store --export | --import into {agents} roots", LIMIT, params),
+        Result("rollout", f"assign -> {agents} agents healthy (vs git poll)", rollout, "s",
+               git_poll, f"git-poll loop at 1 s, {agents} clones", LIMIT, params),
+        Result("rollout", f"nix-store --export | --import into {agents} roots", nix_copy, "s",
+               None, None, "disk and nix-store's NAR handling, sequential", params),
+        Result("rollout", f"git-poll loop at 1 s, {agents} clones", git_poll, "s", None, None,
+               "the 1 s poll interval", params),
+    ]
+
+
+def _nix_copy(closure: str, roots: Path, agents: int) -> float:
+    env = {**os.environ, "NIX_CONFIG": NIX_CONFIG}
+    paths = subprocess.run(["nix-store", "--query", "--requisites", closure], env=env,
+                           capture_output=True, text=True, check=True).stdout.split()
+    started = time.perf_counter()
+    for number in range(agents):
+        exporter = subprocess.Popen(["nix-store", "--export", *paths], stdout=subprocess.PIPE,
+                                    env=env)
+        subprocess.run(["nix-store", "--store", str(roots / str(number)), "--import"],
+                       stdin=exporter.stdout, stdout=subprocess.DEVNULL, env=env, check=True)
+        assert exporter.stdout is not None
+        exporter.stdout.close()
+        exporter.wait()
+    return time.perf_counter() - started
+
+
+def _git(*args: str, cwd: Path) -> str:
+    return subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost",
+                           *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
+
+
+def _git_poll(root: Path, agents: int) -> float:
+    """Commit -> every poller checked the commit out (comin's loop, minus the Nix build)."""
+    bare, work = root / "origin.git", root / "admin"
+    root.mkdir(parents=True)
+    _git("init", "--bare", "-q", str(bare), cwd=root)
+    _git("clone", "-q", str(bare), str(work), cwd=root)
+    (work / "version").write_text("v0\n")
+    _git("add", "version", cwd=work)
+    _git("commit", "-qm", "v0", cwd=work)
+    _git("push", "-q", "origin", "HEAD", cwd=work)
+    clones = [root / f"agent{number}" for number in range(agents)]
+    for clone in clones:
+        _git("clone", "-q", str(bare), str(clone), cwd=root)
+    (work / "version").write_text("v1\n")
+    _git("commit", "-qam", "v1", cwd=work)
+    target = _git("rev-parse", "HEAD", cwd=work).strip()
+    stop = threading.Event()
+    pollers = [threading.Thread(target=_poll, args=(clone, stop), daemon=True)
+               for clone in clones]
+    for poller in pollers:
+        poller.start()
+    try:
+        started = time.perf_counter()
+        _git("push", "-q", "origin", "HEAD", cwd=work)
+        done = wait_for(lambda: all(_head(clone) == target for clone in clones),
+                        ROLLOUT_TIMEOUT, "every git poller to check out the commit", 0.02)
+    finally:
+        stop.set()
+        for poller in pollers:
+            poller.join()
+    return done - started
+
+
+def _poll(clone: Path, stop: threading.Event) -> None:
+    while not stop.wait(POLL_INTERVAL):
+        _git("fetch", "-q", "origin", cwd=clone)
+        _git("checkout", "-q", "--detach", "origin/HEAD", cwd=clone)
+
+
+def _head(clone: Path) -> str:
+    return _git("rev-parse", "HEAD", cwd=clone).strip()
