@@ -29,7 +29,7 @@ from fleetdocs.ledger import Ledger
 from fleetdocs.net.node import FleetNode, Replica, running_node
 from fleetdocs.roles.agent import AgentRole
 from fleetdocs.roles.coordinator import CoordinatorRole
-from tests.fleet.sessions import Homes, homes
+from tests.fleet.sessions import homes
 
 TIMEOUT = 30.0
 LIMIT = ("gossip delivery on loopback plus a full ledger read (verify every entry) per check; "
@@ -99,13 +99,14 @@ async def _fleet_latencies(root: Path, count: int) -> tuple[list[float], list[fl
             started = time.perf_counter()
             entry = await Ledger(h["A"]).append(
                 actions.ASSIGN, {"artifact": artifact, "agents": [agent], "selector": "bench"})
-            reached = await until(h["C1"], lambda e=entry.hash: in_log(h["C1"], e), TIMEOUT,
-                                  "the action to reach the coordinator")
+            async def logged(e: str = entry.hash) -> bool:
+                return await in_log(h["C1"], e)
 
             async def assigned(e: str = entry.hash) -> bool:
                 candidate = await agent_role.newest_assignment(h["X"])
                 return candidate is not None and candidate.entry.hash == e
 
+            reached = await until(h["C1"], logged, TIMEOUT, "the action to reach the coordinator")
             await coordinator.reconcile(h["C1"])
             served = await until(h["X"], assigned, TIMEOUT, "the assignment to reach the agent")
             to_coordinator.append(reached - started)

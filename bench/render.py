@@ -50,8 +50,8 @@ def _generated_fleet(agents: int) -> tuple[LedgerView, dict[str, AgentReport]]:
     ids = [SigningKey(number.to_bytes(32, "big")).verify_key.encode().hex()
            for number in range(1, agents + 1)]
     decisions: list[tuple[str, dict[str, object]]] = [
-        (actions.ENROLL_APPROVE, {"agent": agent, "request": "cd" * 32, "report_ns": "ef" * 32, "desired_ns": "12" * 32,
-                                  "name": f"device-{number}"})
+        (actions.ENROLL_APPROVE, {"agent": agent, "request": "cd" * 32, "report_ns": "ef" * 32,
+                                  "desired_ns": "12" * 32, "name": f"device-{number}"})
         for number, agent in enumerate(ids)]
     decisions.append((actions.ARTIFACT_ADD, {"artifact": artifact, "kind": "file",
                                              "name": "web", "size": 1}))

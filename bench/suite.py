@@ -1,0 +1,55 @@
+"""The benchmarks `scripts/bench` knows, with their sizes for a full, quick and tiny run.
+
+Sizes are chosen so that a full run stays under 15 minutes and a quick one under 2 on a
+2-core machine; "tiny" only proves each benchmark still runs end to end (smoke test).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from bench import catchup, daemons, propagation, render, rollout, transfer
+from bench.areas import run_area
+from bench.results import Result
+
+Size = Literal["full", "quick", "tiny"]
+SIZES: tuple[Size, ...] = ("full", "quick", "tiny")
+
+
+def _sized(run: Callable[..., list[Result]], full: object, quick: object,
+           tiny: object) -> Callable[[Size], list[Result]]:
+    """A benchmark whose one argument depends on the size of the run."""
+    argument = {"full": full, "quick": quick, "tiny": tiny}
+    return lambda size: run(argument[size])
+
+
+def _area(area: str, full: int, quick: int, tiny: int) -> Callable[[Size], list[Result]]:
+    sizes = {"full": full, "quick": quick, "tiny": tiny}
+    return lambda size: run_area(area, sizes[size])
+
+
+BENCHMARKS: dict[str, Callable[[Size], list[Result]]] = {
+    "propagation": _sized(propagation.run, 50, 10, 2),
+    "rollout": _sized(rollout.run, (3, 10, 20), (2,), (1,)),
+    "catchup": _sized(catchup.run, 1000, 20, 3),
+    "transfer": _sized(transfer.run, 256, 16, 1),
+    "audit": _area("audit", 50_000, 2_000, 50),
+    "meta": _area("meta", 10_000, 1_000, 20),
+    "artifacts": _area("artifacts", 256, 16, 4),
+    "daemons": _sized(daemons.run, 10, 3, 1),
+    "render": _sized(render.run, 50, 50, 3),
+}
+
+
+class UnknownBenchmarkError(ValueError):
+    """A benchmark name on the command line that the suite does not have."""
+
+
+def select(names: list[str]) -> list[str]:
+    """The benchmarks to run, in suite order; all when none are named."""
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown:
+        raise UnknownBenchmarkError(f"unknown benchmark(s) {', '.join(unknown)}; "
+                                    f"known: {', '.join(BENCHMARKS)}")
+    return [name for name in BENCHMARKS if not names or name in names]
