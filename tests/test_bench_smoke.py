@@ -9,6 +9,7 @@ import json
 import math
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -50,15 +51,31 @@ AUDIT_SCRIPT_OUTDATED = pytest.mark.xfail(raises=ActionArgsError, strict=True,
                                           reason="scripts/bench_audit.py lacks desired_ns")
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=AUDIT_SCRIPT_OUTDATED) if n == "audit"
-                                  else n for n in BENCHMARKS if n != "render"])
-def test_benchmark_runs_at_tiny_size(name: str) -> None:
-    results = BENCHMARKS[name]("tiny")
+# Real-process fleets: mostly waiting on daemons, so they run side by side to keep this
+# file fast; each has its own directory and only catch-up starts a node in this process.
+PROCESS_BENCHMARKS = ("rollout", "catchup", "daemons")
+
+
+def assert_figures(name: str, results: list[Result]) -> None:
     assert results, f"{name} produced no figures"
     for result in results:
         assert_shape(result.to_json(), name)
     assert any(result.baseline is not None for result in results), \
         f"{name} has no figure beside a baseline"
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=AUDIT_SCRIPT_OUTDATED) if n == "audit" else n
+    for n in BENCHMARKS if n not in (*PROCESS_BENCHMARKS, "render")])
+def test_benchmark_runs_at_tiny_size(name: str) -> None:
+    assert_figures(name, BENCHMARKS[name]("tiny"))
+
+
+def test_process_benchmarks_run_at_tiny_size() -> None:
+    with ThreadPoolExecutor(len(PROCESS_BENCHMARKS)) as pool:
+        running = {name: pool.submit(BENCHMARKS[name], "tiny") for name in PROCESS_BENCHMARKS}
+        for name, future in running.items():
+            assert_figures(name, future.result())
 
 
 def test_script_prints_and_appends_json_lines_with_machine_info(tmp_path: Path) -> None:
