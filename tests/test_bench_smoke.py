@@ -93,6 +93,11 @@ def test_script_prints_and_appends_json_lines_with_machine_info(tmp_path: Path) 
         assert {"python", "iroh", "automerge", "fleetdocs"} <= set(row["versions"])
         assert row["versions"]["iroh"] == "0.35.0" and row["size"] == "tiny"
         assert row["time"]
+    table = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench"), "--table",
+                            "--output", str(output)], capture_output=True, text=True, check=True)
+    body = table.stdout.splitlines()[2:]
+    assert len(body) == 2, "only the latest run's two render rows"
+    assert all(line.startswith("| render | status of ") for line in body)
 
 
 def test_script_refuses_unknown_benchmark(tmp_path: Path) -> None:
