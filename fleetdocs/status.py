@@ -64,6 +64,16 @@ def fleet_status(view: LedgerView, reports: dict[str, AgentReport], meta: MetaSt
     }
 
 
+def audit_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """The status's audit part: counts of invalid and pending entries, problems in full.
+
+    Counts keep the status small; the problems are kept whole because they are the evidence
+    of tampering that an operator must be able to read from the status alone.
+    """
+    return {"ok": report["ok"], "entries": report["entries"], "invalid": len(report["invalid"]),
+            "pending": len(report["pending"]), "problems": report["problems"]}
+
+
 def _health(phase: str, current: str | None, desired: str | None) -> str:
     if phase in ("failed", "rolled-back"):
         return "unhealthy"

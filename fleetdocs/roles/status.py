@@ -16,7 +16,7 @@ from fleetdocs.roles.enroll import enroll_list
 from fleetdocs.scopes import report_scope
 from fleetdocs.session import Session, sync_interval
 from fleetdocs.state import AgentStatus
-from fleetdocs.status import fleet_status
+from fleetdocs.status import audit_summary, fleet_status
 
 WATCH_TIMEOUT = 30.0
 
@@ -27,13 +27,10 @@ async def status(session: Session) -> dict[str, Any]:
     reports = {agent: await read_report(session, report_scope(agent), agent)
                for agent, record in view.state.agents.items()
                if record.status == AgentStatus.APPROVED}
-    audit = verification_report(view)
-    audit_summary = {"ok": audit["ok"], "entries": audit["entries"],
-                     "invalid": len(audit["invalid"]), "pending": len(audit["pending"]),
-                     "problems": audit["problems"]}
     pending = (await enroll_list(session))["requests"]
+    audit = audit_summary(verification_report(view))
     return fleet_status(view, reports, MetaStore.rebuild(meta_changes(view.log)), session.book,
-                        audit_summary, now=time.time(), interval=sync_interval(),
+                        audit, now=time.time(), interval=sync_interval(),
                         pending_requests=pending, last_sync=session.last_sync)
 
 

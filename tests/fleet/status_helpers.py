@@ -21,7 +21,7 @@ from tests.fleet.harness import FLEETDOCS, Fleet, wait_until
 # Runs a command in a network namespace of its own: it can reach no other home.
 ISOLATED = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$@"', "isolated"]
 CONVERGE = 60.0
-AGENT_NAMES = {"X1": "web-1", "X2": "web-2"}
+AGENT_NAMES = {"X1": "web-1", "X2": "web-2"}  # as approved; A renames X2 to api-2 in metadata
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,9 @@ def build_status_fleet(fleet: Fleet, root: Path) -> StatusFleet:
         fleet.run(home, "join", ticket.stdout.strip())
         fleet.start(home)
 
-    ticket = fleet.run("A", "invite", "agent").stdout.strip()
+    agent_ticket = fleet.run("A", "invite", "agent").stdout.strip()
     for home in ("X1", "X2", "X3"):
-        fleet.run(home, "agent", "enroll", ticket, "--store-root", str(root / f"root-{home}"),
+        fleet.run(home, "agent", "enroll", agent_ticket, "--store-root", str(root / f"root-{home}"),
                   "--confirm-timeout", "20")
         keys[home] = fleet.key(home)
         fleet.start(home)
@@ -90,7 +90,8 @@ def build_status_fleet(fleet: Fleet, root: Path) -> StatusFleet:
     v1 = publish_directory(fleet, root / "site-v1", "v1")
     fleet.run("A", "assign", v1, "--agent", keys["X1"], "--agent", keys["X2"])
     fleet.run("A", "tag", "add", f"agent:{keys['X1']}", "frontend")
-    wait_until(lambda: healthy_on(fleet, "A", v1, list(AGENT_NAMES.values())), CONVERGE,
+    fleet.run("A", "meta", "set", f"agent:{keys['X2']}", "name", "api-2")
+    wait_until(lambda: healthy_on(fleet, "A", v1, ["web-1", "api-2"]), CONVERGE,
                "X1 and X2 healthy on v1")
     wait_until(lambda: len(status(fleet, "B")["agents"]) == 2, CONVERGE, "B to see both agents")
 
