@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.results import wait_for
+from bench.results import BenchError, wait_for
 from tests.fleet.harness import Fleet
 
 ENROLL_TIMEOUT = 120.0
+# Generous: with N daemons on 2 cores the post-activation confirmation can take over 30 s,
+# and an agent that misses it rolls back for good (measured with 10 agents).
+CONFIRM_TIMEOUT = 120.0
 
 
 def agent_names(count: int) -> list[str]:
@@ -29,7 +32,7 @@ def start_fleet(fleet: Fleet, agents: int, store_roots: Path) -> dict[str, str]:
     ids = {}
     for name in agent_names(agents):
         fleet.run(name, "agent", "enroll", ticket, "--store-root", str(store_roots / name),
-                  "--confirm-timeout", "30")
+                  "--confirm-timeout", str(CONFIRM_TIMEOUT))
         fleet.start(name)
         ids[name] = fleet.key(name)
     wait_for(lambda: len(fleet.json("A", "enroll", "list")["requests"]) >= agents,
@@ -40,6 +43,10 @@ def start_fleet(fleet: Fleet, agents: int, store_roots: Path) -> dict[str, str]:
 
 
 def all_healthy_on(fleet: Fleet, artifact: str, agents: int) -> bool:
+    """Whether `agents` agents run `artifact` healthily; BenchError if one gave up on it."""
     rows = fleet.json("A", "status")["agents"]
+    failed = [row for row in rows if row["phase"] == "rolled-back"]
+    if failed:
+        raise BenchError(f"agent {failed[0]['id'][:12]} rolled back: {failed[0]['last_error']}")
     done = [row for row in rows if row.get("current") == artifact and row["phase"] == "healthy"]
     return len(done) >= agents
