@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -10,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+FULL_ID = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{52}\b")
 HEALTH_STYLE = {"healthy": "green", "unhealthy": "bold red", "updating": "yellow",
                 "healthy (behind)": "yellow", "unknown": "dim"}
 
@@ -51,7 +53,8 @@ def _rollouts(rollouts: list[dict[str, Any]]) -> Table:
                   title_justify="left", expand=True)
     for rollout in rollouts:
         name = rollout["artifact_name"] or _short(rollout["artifact"])
-        table.add_row(name, rollout["selector"] or "", f"{rollout['healthy']}/{rollout['agents']}",
+        table.add_row(name, _short_ids(rollout["selector"] or ""),
+                      f"{rollout['healthy']}/{rollout['agents']}",
                       str(rollout["failed"]), _when(rollout["time_us"] / 1e6))
     return table
 
@@ -93,6 +96,15 @@ def _principals(principals: list[dict[str, Any]]) -> Table:
         seen = "this home or never" if row["age_s"] is None else f"{row['age_s']:.0f}s ago"
         table.add_row(row["role"], row["id"][:12], row["name"] or "", seen)
     return table
+
+
+def _short_ids(selector: str) -> str:
+    """`agent:<64 hex> agent:<64 hex>` as `agent:<12 hex>… agent:<12 hex>…`.
+
+    An assignment's selector names every agent by full id; in full, three of them fill the
+    rollout table's width and push the progress columns out of a terminal.
+    """
+    return FULL_ID.sub(r"\1…", selector)
 
 
 def _short(value: str | None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import signal
 import subprocess
 import uuid
 from dataclasses import dataclass
@@ -106,6 +107,20 @@ def build_status_fleet(fleet: Fleet, root: Path) -> StatusFleet:
     wait_until(lambda: bool(status(fleet, "A")["conflicts"]), CONVERGE,
                "A to see the owner conflict")
     return StatusFleet(fleet, keys, v1, conflict_entries)
+
+
+def stop_every_daemon(fleet: Fleet) -> None:
+    """SIGTERM every daemon at once, then wait for all: a node that can no longer reach its
+    peers takes many seconds to shut down, so stopping them one by one adds those up."""
+    processes = [fleet.daemons.pop(name) for name in list(fleet.daemons)]
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 class Terminal:

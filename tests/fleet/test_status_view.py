@@ -39,6 +39,7 @@ from tests.fleet.status_helpers import (
     healthy_on,
     publish_directory,
     status,
+    stop_every_daemon,
 )
 
 NOW = 1_800_000_000.0
@@ -71,11 +72,16 @@ def fleet_log(agents: int, assigned: list[int]) -> AuditLog:
     actions += [("artifact.add", {"artifact": artifact, "kind": "dir", "name": f"site-{n}",
                                   "size": 10}) for n, artifact in enumerate(ARTIFACTS)]
     if assigned:
-        actions.append(("assign", {"artifact": ARTIFACTS[0], "selector": "agents",
+        actions.append(("assign", {"artifact": ARTIFACTS[0], "selector": selector(assigned),
                                    "agents": [agent_id(i) for i in assigned]}))
     for time_us, (action, args) in enumerate(actions, start=2):
         log.observe(next_entry(log, ADMIN, action, args, time_us=time_us).raw)
     return log
+
+
+def selector(assigned: list[int]) -> str:
+    """As `fleetdocs assign --agent ...` records it."""
+    return " ".join(f"agent:{agent_id(i)}" for i in assigned)
 
 
 def empty_book() -> AddressBook:
@@ -152,7 +158,7 @@ def test_rollout_progress_counts_the_targets_on_the_artifact(
     [rollout] = doc["rollouts"]
     targets = [generated[i] for i in assigned]
     assert (rollout["artifact"], rollout["artifact_name"], rollout["selector"]) == (
-        ARTIFACTS[0], "site-0", "agents")
+        ARTIFACTS[0], "site-0", selector(assigned))
     assert rollout["agents"] == len(assigned)
     assert rollout["healthy"] == sum(1 for t in targets
                                      if t["current"] == ARTIFACTS[0] and t["phase"] == "healthy")
@@ -204,7 +210,10 @@ def test_the_view_shows_every_agent_and_its_state(generated: list[dict[str, Any]
         assert ("online" if row["online"] else "offline") in line
         if row["age_s"] is not None:
             assert f"{row['age_s']:.0f}s" in line
-    assert any("site-0" in line and f"/{len(generated)}" in line for line in lines)
+    [rollout_line] = [line for line in lines if "site-0" in line]
+    assert f"/{len(generated)} " in rollout_line
+    # Selectors name agents by full id: shown short, so the progress columns stay in view.
+    assert f"agent:{agent_id(0)[:12]}…" in rollout_line and agent_id(0) not in rollout_line
     assert f"audit log verified: {doc['audit']['entries']} entries" in "\n".join(lines)
 
 
@@ -235,7 +244,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StatusFleet]:
     try:
         yield build_status_fleet(fleet, root)
     finally:
-        fleet.close()
+        stop_every_daemon(fleet)
 
 
 @pytest.mark.net
@@ -333,8 +342,7 @@ def test_status_from_a_coordinator_and_offline(built: StatusFleet) -> None:
         assert doc["fleet"] == from_admin["fleet"]
         assert {row["id"] for row in doc["agents"]} == {keys[h] for h in ("X1", "X2", "X3")}
 
-    for home in list(fleet.daemons):
-        fleet.stop(home)
+    stop_every_daemon(fleet)
     # Past the online window (ONLINE_HEARTBEATS sync intervals of 1 s): nothing refreshes
     # the agents' reports now, so their ages grow and they show as offline.
     time.sleep(ONLINE_HEARTBEATS + 0.5)
