@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from automerge.core import ROOT, Document, Message, ScalarType, SyncState
 
 from fleetdocs.meta.errors import MetaError
+from fleetdocs.varint import encode_uleb128
 
 _SYNC_MESSAGE_TYPE = 0x42
 
@@ -19,23 +20,13 @@ Write = tuple[str, str | bool | None]
 """A root-map write: (key, value); value None deletes the key."""
 
 
-def _uleb(number: int) -> bytes:
-    out = bytearray()
-    while True:
-        low = number & 0x7F
-        number >>= 7
-        if number:
-            out.append(low | 0x80)
-        else:
-            out.append(low)
-            return bytes(out)
-
 
 def _sync_message_carrying(changes: Sequence[bytes]) -> bytes:
     """A sync message with no heads, needs or bloom filters: just the changes."""
-    empty_heads = empty_need = empty_have = _uleb(0)
-    body = b"".join(_uleb(len(change)) + change for change in changes)
-    return bytes([_SYNC_MESSAGE_TYPE]) + empty_heads + empty_need + empty_have + _uleb(len(changes)) + body
+    empty_heads = empty_need = empty_have = encode_uleb128(0)
+    body = b"".join(encode_uleb128(len(change)) + change for change in changes)
+    count = encode_uleb128(len(changes))
+    return bytes([_SYNC_MESSAGE_TYPE]) + empty_heads + empty_need + empty_have + count + body
 
 
 class BindingError(MetaError):

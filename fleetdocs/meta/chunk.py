@@ -20,6 +20,7 @@ from fleetdocs.meta.columns import (
     inflate,
 )
 from fleetdocs.meta.errors import MalformedChangeError
+from fleetdocs.varint import encode_uleb128
 
 T = TypeVar("T")
 
@@ -121,20 +122,9 @@ class _Column(IntEnum):
 
 def change_hash(uncompressed_contents: bytes) -> bytes:
     """The hash Automerge gives a change: SHA-256 over type, length and uncompressed contents."""
-    header = bytes([_CHUNK_TYPE_CHANGE]) + _uleb(len(uncompressed_contents))
+    header = bytes([_CHUNK_TYPE_CHANGE]) + encode_uleb128(len(uncompressed_contents))
     return hashlib.sha256(header + uncompressed_contents).digest()
 
-
-def _uleb(number: int) -> bytes:
-    out = bytearray()
-    while True:
-        low = number & 0x7F
-        number >>= 7
-        if number:
-            out.append(low | 0x80)
-        else:
-            out.append(low)
-            return bytes(out)
 
 
 def parse_change(data: bytes) -> ParsedChange:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from nacl.signing import SigningKey
 
 from fleetdocs.errors import TicketError
+from fleetdocs.varint import encode_uleb128
 
 
 @dataclass(frozen=True)
@@ -106,9 +107,9 @@ def encode_doc_ticket(capability: Capability, peers: list[PeerAddr]) -> str:
         out += b"\x00\x20" + capability.secret
     else:
         out += b"\x01" + capability.namespace_id
-    out += _varint(len(peers))
+    out += encode_uleb128(len(peers))
     for peer in peers:
-        out += peer.node_id + b"\x00" + _varint(len(peer.addrs))
+        out += peer.node_id + b"\x00" + encode_uleb128(len(peer.addrs))
         for addr in peer.addrs:
             out += _encode_socket_addr(addr)
     return "doc" + base64.b32encode(bytes(out)).decode().lower().rstrip("=")
@@ -145,17 +146,6 @@ def decode_doc_ticket(ticket: str) -> tuple[Capability, list[PeerAddr]]:
     return capability, peers
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
 
 def _parse_socket_addr(addr: object) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]:
     if not isinstance(addr, str) or ":" not in addr:
@@ -174,7 +164,7 @@ def _parse_socket_addr(addr: object) -> tuple[ipaddress.IPv4Address | ipaddress.
 def _encode_socket_addr(addr: str) -> bytes:
     ip, port = _parse_socket_addr(addr)
     tag = b"\x00" if ip.version == 4 else b"\x01"
-    return tag + ip.packed + _varint(port)
+    return tag + ip.packed + encode_uleb128(port)
 
 
 class _Reader:
