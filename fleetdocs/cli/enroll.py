@@ -6,10 +6,9 @@ import typer
 from rich.table import Table
 
 from fleetdocs.cli.common import console, home_from, print_json, short
-from fleetdocs.cli.fleet import read_ticket
+from fleetdocs.cli.fleet import prepare_home_for_ticket
 from fleetdocs.cli.runner import run_op
 from fleetdocs.identity import parse_public_hex
-from fleetdocs.roles.fleet import admit_ticket
 
 enroll_app = typer.Typer(help="Review and decide enrollment requests.", no_args_is_help=True)
 agent_app = typer.Typer(help="Device-side agent commands.", no_args_is_help=True)
@@ -78,11 +77,7 @@ def enroll(
 ) -> None:
     """Create this device's key if needed and file a signed enrollment request."""
     home = home_from(ctx)
-    text = read_ticket(ticket)
-    if home.path.exists():
-        home.check_permissions()
-    admit_ticket(home.load_config(), text, agent=True)
-    home.identity(create=True)
+    text = prepare_home_for_ticket(home, ticket, agent=True)
     settings = {"store_root": store_root, "activate": activate, "health_check": health_check,
                 "confirm_timeout": confirm_timeout}
     result = run_op(home, "agent.enroll", ticket=text, settings=settings)

@@ -15,6 +15,7 @@ from fleetdocs.cli.common import console, home_from, print_json, short
 from fleetdocs.cli.runner import run_op
 from fleetdocs.daemon import run_daemon
 from fleetdocs.errors import UsageError
+from fleetdocs.home import Home
 from fleetdocs.roles.fleet import admit_ticket, require_fresh
 
 fleet_app = typer.Typer(help="Create a fleet.", no_args_is_help=True)
@@ -57,17 +58,23 @@ def join(ctx: typer.Context, ticket: str = typer.Argument(..., help="ticket, or 
          json_out: bool = typer.Option(False, "--json")) -> None:
     """Make this fresh home an admin or coordinator of the ticket's fleet."""
     home = home_from(ctx)
-    text = read_ticket(ticket)
-    if home.path.exists():
-        home.check_permissions()
-    admit_ticket(home.load_config(), text, agent=False)
-    home.identity(create=True)
+    text = prepare_home_for_ticket(home, ticket, agent=False)
     result = run_op(home, "join", ticket=text)
     if json_out:
         print_json(result)
     else:
         console.print(f"joined fleet {result['name']} as {result['role']}; this home's id: "
                       f"{result['id']} (synced with {len(result['synced_with'])} peers)")
+
+
+def prepare_home_for_ticket(home: Home, ticket: str, *, agent: bool) -> str:
+    """Read and check a ticket before anything in the home is created or opened."""
+    text = read_ticket(ticket)
+    if home.path.exists():
+        home.check_permissions()
+    admit_ticket(home.load_config(), text, agent=agent)
+    home.identity(create=True)
+    return text
 
 
 def read_ticket(value: str) -> str:
