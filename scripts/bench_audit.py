@@ -134,7 +134,8 @@ def _random_action(rng: random.Random) -> tuple[str, dict[str, Any]]:
         size = rng.randrange(1, 10**10)
         return "artifact.add", {"artifact": digest, "kind": "file", "name": "web", "size": size}
     agent = rng.randbytes(32).hex()
-    approve = {"agent": agent, "request": digest, "report_ns": digest, "name": "dev"}
+    approve = {"agent": agent, "request": digest, "report_ns": digest, "desired_ns": digest,
+               "name": "dev"}
     return "enroll.approve", approve
 
 
