@@ -94,6 +94,7 @@ async def _pump_events(session: Session, wake: asyncio.Event) -> None:
         event = await session.node.events.get()
         session.note_event(event)
         wake.set()
+        await session.notify_change()  # wakes `status --watch` long-polls
 
 
 async def _reconcile_loop(session: Session, role: Role, wake: asyncio.Event) -> None:
@@ -104,7 +105,6 @@ async def _reconcile_loop(session: Session, role: Role, wake: asyncio.Event) -> 
         wake.clear()
         try:
             await role.reconcile(session)
-            await session.notify_change()
         except Exception:
             # One bad round (e.g. a peer's malformed entry) must not stop the daemon; the
             # next round retries, and verification problems are reported through status.

@@ -25,8 +25,8 @@ async def _watch(home: Home) -> None:
     """Redraw whenever the daemon reports a change (long-poll; no busy polling)."""
     if not home.socket_path.exists():
         raise UsageError("status --watch needs this home's daemon: start `fleetdocs run`")
-    changes = 0
     first = await control.call(home.socket_path, "status.watch", {"since": -1})
+    changes = first["changes"]
     live = Live(render_status(first["status"]), console=Console(), auto_refresh=False)
     with live, contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         while True:

@@ -94,6 +94,9 @@ class Fleet:
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
     def close(self) -> None:
+        """Stop every daemon at once: one by one, each waits on its vanished peers."""
+        for process in self.daemons.values():
+            process.send_signal(signal.SIGTERM)
         for name in list(self.daemons):
             with suppress(AssertionError):
                 self.stop(name)
