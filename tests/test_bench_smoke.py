@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 
 from bench.results import Result, percentile
 from bench.suite import BENCHMARKS, UnknownBenchmarkError, select
-from fleetdocs.audit.errors import ActionArgsError
 
 pytestmark = pytest.mark.net
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,12 +44,6 @@ def assert_shape(row: dict[str, object], bench: str) -> None:
         assert isinstance(row["baseline_name"], str)
 
 
-# scripts/bench_audit.py still signs enroll.approve without the now required desired_ns;
-# strict, so this turns into a failure to remove once that script is fixed.
-AUDIT_SCRIPT_OUTDATED = pytest.mark.xfail(raises=ActionArgsError, strict=True,
-                                          reason="scripts/bench_audit.py lacks desired_ns")
-
-
 # Real-process fleets: mostly waiting on daemons, so they run side by side to keep this
 # file fast; each has its own directory and only catch-up starts a node in this process.
 PROCESS_BENCHMARKS = ("rollout", "catchup", "daemons")
@@ -64,9 +57,8 @@ def assert_figures(name: str, results: list[Result]) -> None:
         f"{name} has no figure beside a baseline"
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=AUDIT_SCRIPT_OUTDATED) if n == "audit" else n
-    for n in BENCHMARKS if n not in (*PROCESS_BENCHMARKS, "render")])
+@pytest.mark.parametrize("name", [n for n in BENCHMARKS
+                                  if n not in (*PROCESS_BENCHMARKS, "render")])
 def test_benchmark_runs_at_tiny_size(name: str) -> None:
     assert_figures(name, BENCHMARKS[name]("tiny"))
 
