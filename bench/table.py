@@ -27,6 +27,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
         baseline = ("—" if row["baseline"] is None
                     else f"{row['baseline_name']}: {row['baseline']:.4g} {unit}")
         ratio = "—" if row["ratio"] is None else f"{row['ratio']:.3g}"
-        lines.append(f"| {row['bench']} | {row['name']} | {row['value']:.4g} {unit} | "
-                     f"{baseline} | {ratio} | {row['limit']} |")
+        cells = [row["bench"], row["name"], f"{row['value']:.4g} {unit}", baseline, ratio,
+                 row["limit"]]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(lines)
