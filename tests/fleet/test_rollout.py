@@ -47,7 +47,7 @@ def test_rollout_rollback_failover_and_restart(tmp_path: Path) -> None:
         for name in AGENTS:
             marker = tmp_path / f"unhealthy-{name}"
             fleet.run(name, "agent", "enroll", ticket, "--store-root", str(tmp_path / f"root-{name}"),
-                      "--health-check", f"sh -c 'test ! -e {marker}'", "--confirm-timeout", "20")
+                      "--health-check", f"sh -c 'test ! -e {marker}'", "--confirm-timeout", "90")
             fleet.start(name)
         wait_until(lambda: len(fleet.json("A", "enroll", "list")["requests"]) == 3, 30,
                    "three enrollment requests")
