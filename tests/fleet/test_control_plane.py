@@ -69,9 +69,14 @@ def test_offline_admin_converges_through_the_other_coordinator_and_restarts(tmp_
 
             # A reaches only C2, over the private link; C1 and B are unreachable from A.
             network.set_link(fleet.netns["A"], a_private, up=True)
-            synced = fleet.json("A", "sync", "--timeout", "8")
-            assert fleet.key("C2") in synced["synced_with"]
-            assert fleet.key("C1") not in synced["synced_with"]
+            c1, c2 = fleet.key("C1"), fleet.key("C2")
+
+            def a_reached_c2_only() -> bool:
+                synced = fleet.json("A", "sync", "--timeout", "8")["synced_with"]
+                assert c1 not in synced, "C1 is unreachable from A"
+                return c2 in synced
+
+            wait_until(a_reached_c2_only, 90, "A to reach C2 over the private link")
             fleet.start("A")
             wanted = offline | {concurrent}
             wait_until(lambda: converged(fleet, PRINCIPALS, wanted), 60,
