@@ -149,8 +149,10 @@ class MetaStore:
             self._waiting_for.setdefault(dep, set()).add(entry)
 
     def _release(self, change_hash: bytes) -> list[_Held]:
+        """Held changes that waited for `change_hash`, taken out of the held set: a change
+        waiting for two deps that both arrive in one cascade must be queued only once."""
         entries = sorted(self._waiting_for.pop(change_hash, ()))
-        return [self._held[entry] for entry in entries if entry in self._held]
+        return [self._held.pop(entry) for entry in entries if entry in self._held]
 
     def _reject(self, source: MetaChange, reason: str) -> None:
         self._rejected[source.entry_hash] = RejectedChange(source, reason)

@@ -209,3 +209,21 @@ def test_rebuild_falls_back_to_one_change_at_a_time(monkeypatch: pytest.MonkeyPa
     store = MetaStore.rebuild(entries)
     assert store.value(AGENT, "name") == "v2"
     assert store.rejected == [] and store.pending == []
+
+
+def test_a_change_waiting_for_two_deps_that_arrive_together_is_applied_once() -> None:
+    """Regression (found by hypothesis): c3 waits for c1 and c2, both of which wait for c0;
+    when c0 arrives, c1 and c2 are applied in one cascade and each releases c3."""
+    x, y, z = Admin(0), Admin(1), Admin(2)
+    c0 = x.edit(lambda store, key: set_value(store, key, AGENT, "name", "first"))
+    y.receive([c0])
+    c1 = x.edit(lambda store, key: set_value(store, key, AGENT, "owner", "x"))
+    c2 = y.edit(lambda store, key: set_value(store, key, AGENT, "location", "y"))
+    z.receive([c0, c1, c2])
+    c3 = z.edit(lambda store, key: set_value(store, key, AGENT, "notes", "z"))
+    fresh = MetaStore()
+    for change in (c3, c1, c2, c0):
+        fresh.add(change)
+    assert fresh.rejected == [] and fresh.pending == []
+    assert fresh.heads() == z.store.heads()
+    assert fresh.value(AGENT, "notes") == "z"
