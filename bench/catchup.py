@@ -62,9 +62,7 @@ def _coordinator_fleet(fleet: Fleet) -> None:
     """Admin A and coordinator C1 that have synced and know each other; no daemon left."""
     fleet.run("A", "fleet", "create", "catchup")
     fleet.start("A")
-    ticket = fleet.run("A", "invite", "coordinator", "--key", fleet.key("C1")).stdout
-    fleet.run("C1", "join", ticket.strip())
-    fleet.start("C1")
+    fleet.add_coordinator("A", "C1")
     coordinator = fleet.key("C1")
     wait_for(lambda: any(peer["id"] == coordinator for peer in fleet.json("A", "peers")),
              TIMEOUT, "the admin to learn the coordinator's address", interval=0.5)

@@ -25,9 +25,7 @@ def start_fleet(fleet: Fleet, agents: int, store_roots: Path) -> dict[str, str]:
     returns each agent home's id."""
     fleet.run("A", "fleet", "create", "bench")
     fleet.start("A")
-    ticket = fleet.run("A", "invite", "coordinator", "--key", fleet.key("C1")).stdout
-    fleet.run("C1", "join", ticket.strip())
-    fleet.start("C1")
+    fleet.add_coordinator("A", "C1")
     ticket = fleet.run("A", "invite", "agent").stdout.strip()
     ids = {}
     for name in agent_names(agents):

@@ -63,6 +63,12 @@ class Fleet:
     def key(self, name: str) -> str:
         return str(self.json(name, "key", "show")["id"])
 
+    def add_coordinator(self, admin: str, name: str) -> None:
+        """Invite `name` as a coordinator from `admin`'s home, join it and start its daemon."""
+        ticket = self.run(admin, "invite", "coordinator", "--key", self.key(name), "--name", name)
+        self.run(name, "join", ticket.stdout.strip())
+        self.start(name)
+
     def start(self, name: str) -> None:
         assert name not in self.daemons, f"{name} already runs"
         log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115  (closed with the process)

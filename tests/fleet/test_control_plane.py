@@ -48,10 +48,7 @@ def test_offline_admin_converges_through_the_other_coordinator_and_restarts(tmp_
             fleet.run("A", "fleet", "create", "partition-test")
             fleet.start("A")
             for coordinator in ("C1", "C2"):
-                key = fleet.key(coordinator)
-                ticket = fleet.run("A", "invite", "coordinator", "--key", key, "--name", coordinator)
-                fleet.run(coordinator, "join", ticket.stdout.strip())
-                fleet.start(coordinator)
+                fleet.add_coordinator("A", coordinator)
             admin_add_hash(fleet, "A", fleet.key("B"))
             fleet.run("B", "join", fleet.run("A", "invite", "admin").stdout.strip())
             fleet.start("B")

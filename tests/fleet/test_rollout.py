@@ -38,10 +38,7 @@ def test_rollout_rollback_failover_and_restart(tmp_path: Path) -> None:
         fleet.run("A", "fleet", "create", "rollout")
         fleet.start("A")
         for coordinator in ("C1", "C2"):
-            key = fleet.key(coordinator)
-            ticket = fleet.run("A", "invite", "coordinator", "--key", key, "--name", coordinator)
-            fleet.run(coordinator, "join", ticket.stdout.strip())
-            fleet.start(coordinator)
+            fleet.add_coordinator("A", coordinator)
 
         ticket = fleet.run("A", "invite", "agent").stdout.strip()
         for name in AGENTS:
