@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fleetdocs.audit import actions
-from fleetdocs.enrollment import EnrollmentError, EnrollmentRequest
+from fleetdocs.enrollment import EnrollmentError, EnrollmentRequest, enrollment_box
 from fleetdocs.errors import UsageError
 from fleetdocs.facts import collect_facts
 from fleetdocs.identity import parse_public_hex
@@ -38,6 +38,8 @@ async def read_requests(session: Session) -> tuple[dict[str, EnrollmentRequest],
     """Verified requests by agent id, and one line per entry that was refused."""
     enroll = await session.scope(ENROLL)
     fleet = session.config.fleet or ""
+    secret = session.config.extra.get("fleet_secret")
+    box = enrollment_box(bytes.fromhex(secret)) if secret else None
     requests: dict[str, EnrollmentRequest] = {}
     refused: list[str] = []
     for stored in await enroll.entries(b"request/"):
@@ -50,6 +52,12 @@ async def read_requests(session: Session) -> tuple[dict[str, EnrollmentRequest],
         except EnrollmentError as exc:
             refused.append(f"{stored.author_hex[:12]}…: {exc}")
             continue
+        if box is not None:
+            try:
+                request.report_ns(box)
+            except EnrollmentError as exc:
+                refused.append(f"{stored.author_hex[:12]}…: {exc}")
+                continue
         if request.agent != stored.author_hex:
             refused.append(f"request for {request.agent[:12]}… written by {stored.author_hex[:12]}…")
             continue
@@ -90,11 +98,12 @@ async def enroll_approve(session: Session, agent: str, name: str | None = None) 
     label = name or str(request.facts.get("hostname") or request.agent[:12])[:256]
     # The approval names the agent's desired-state namespace, so the agent can check that
     # the grant a coordinator hands it is the one an admin decided (roles/agent.py).
-    desired = namespace_id(desired_secret(bytes.fromhex(session.config.extra["fleet_secret"]),
-                                          bytes.fromhex(request.agent)))
+    fleet_secret = bytes.fromhex(session.config.extra["fleet_secret"])
+    desired = namespace_id(desired_secret(fleet_secret, bytes.fromhex(request.agent)))
     entry = await ledger.append(actions.ENROLL_APPROVE, {
         "agent": request.agent, "request": request.request_hash,
-        "report_ns": request.report_ns, "desired_ns": desired.hex(), "name": label})
+        "report_ns": request.report_ns(enrollment_box(fleet_secret)),
+        "desired_ns": desired.hex(), "name": label})
     await import_report_scopes(session, (await ledger.read()).state)
     return entry_json(entry)
 
@@ -116,6 +125,11 @@ async def agent_enroll(session: Session, ticket: str, settings: dict[str, Any] |
     applies generations; the environment can override them (fleetdocs.roles.agent).
     """
     parsed = admit_ticket(session.config, ticket, agent=True)
+    try:
+        enroll_box = bytes.fromhex(str(parsed.extra["enroll_box"]))
+    except (KeyError, ValueError):
+        raise UsageError("this agent ticket carries no enrollment key: ask an admin for a new "
+                         "one (`fleetdocs invite agent`)") from None
     session.config.extra["agent"] = {"settings": {k: v for k, v in (settings or {}).items()
                                                   if v is not None}}
     await session.learn_peers(list(parsed.peers))
@@ -126,7 +140,7 @@ async def agent_enroll(session: Session, ticket: str, settings: dict[str, Any] |
     config.scopes[REPORT] = report.id_hex
     session.save_config()
     request = EnrollmentRequest.create(session.identity, parsed.fleet, report.id_hex,
-                                       collect_facts(), now_us())
+                                       collect_facts(), now_us(), enroll_box)
     enroll = await session.scope(ENROLL)
     await enroll.put(request_key(session.identity.public_hex), request.raw)
     await session.publish_address()

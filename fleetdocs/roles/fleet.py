@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from fleetdocs.audit import actions
+from fleetdocs.enrollment import enrollment_box
 from fleetdocs.errors import UsageError
 from fleetdocs.home import HomeConfig
 from fleetdocs.identity import parse_public_hex
@@ -85,8 +86,11 @@ async def invite(session: Session, role: str, key: str | None = None, name: str 
         capability = await replica.share_capability()
         capabilities[scope] = capability if mode == "write" else Capability.read(replica.namespace_id)
     extra: dict[str, Any] = {}
+    fleet_secret = bytes.fromhex(session.config.extra["fleet_secret"])
     if role in ("admin", "coordinator"):
-        extra["fleet_secret"] = session.config.extra["fleet_secret"]
+        extra["fleet_secret"] = fleet_secret.hex()
+    else:  # agents seal their report namespace id to the fleet's enrollment key
+        extra["enroll_box"] = bytes(enrollment_box(fleet_secret).public_key).hex()
     peers = [await session.node.addr(), *session.book.addrs()]
     if role == "agent":  # agents reach the fleet through always-on coordinators first
         peers.sort(key=lambda p: session.book.peers.get(p.node_id) is None

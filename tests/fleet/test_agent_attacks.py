@@ -187,3 +187,20 @@ def test_a_revoked_agent_is_served_nothing_new(tmp_path: Path) -> None:
             served = {e.key for e in await (await h["X"].scope(DESIRED)).entries()}
             assert desired_entry_key(later.hash) not in served
     run(scenario)
+
+
+def test_other_ticket_holders_cannot_read_an_agents_report_namespace(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with homes(tmp_path) as h:
+            await small_fleet(h)
+            victim = await enroll(h, "X")
+            await enroll(h, "Y")
+            await h["Y"].sync_and_wait(5)
+            report_ns = h["X"].config.scopes[REPORT]
+            requests = await (await h["Y"].scope(ENROLL)).entries(b"request/")
+            assert any(e.author_hex == victim for e in requests), "Y does see X's request"
+            assert all(report_ns not in e.value.decode() for e in requests)
+            # Admins open it with the fleet's enrollment key and record it in the approval.
+            entry = await h.op("A", "enroll.approve", agent=victim)
+            assert entry["args"]["report_ns"] == report_ns
+    run(scenario)
