@@ -83,6 +83,18 @@ def export_import(paths: list[str], root: Path) -> None:
         raise RuntimeError("nix-store --export failed")
 
 
+def fleetdocs(home: Path, *args: str) -> None:
+    """Run a fleetdocs command as an admin would: a new process, no daemon."""
+    env = {**os.environ, "FLEETDOCS_BIND_HOST": "127.0.0.1"}
+    subprocess.run([sys.executable, "-m", "fleetdocs", "--home", str(home), *args], env=env,
+                   check=True, capture_output=True)
+
+
+def fleetdocs_admin_home(home: Path) -> Path:
+    fleetdocs(home, "fleet", "create", "bench")
+    return home
+
+
 def result(name: str, seconds: float, size: int, baseline_seconds: float) -> dict[str, object]:
     value = size / MIB / seconds
     baseline = size / MIB / baseline_seconds
@@ -117,7 +129,11 @@ def run(size_mib: int) -> list[dict[str, object]]:
         )
         paths = [entry.path for entry in manifest.dependency_order()]
         baseline_seconds = timed(lambda: export_import(paths, workdir / "nix-import"))
+        admin = fleetdocs_admin_home(workdir / "admin")
+        add_seconds = timed(lambda: fleetdocs(admin, "artifact", "add", root_path, "--json"))
         return [
+            result("fleetdocs artifact add (stage + iroh blobs + audit entry)", add_seconds, size,
+                   baseline_seconds),
             result("artifact stage (NAR + sha256 + BLAKE3)", stage_seconds, size, baseline_seconds),
             result("materialize (unpack + narHash verify)", materialize_seconds, size, baseline_seconds),
             result(
