@@ -18,6 +18,7 @@ import blake3
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
+from fleetdocs.canonical import canonical_bytes
 from fleetdocs.errors import FleetdocsError
 from fleetdocs.identity import Identity, verify_key
 
@@ -31,9 +32,6 @@ MAX_FACTS_KEYS = 64
 class EnrollmentError(FleetdocsError):
     """An enrollment request or grant is malformed, forged or for another fleet."""
 
-
-def _canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def enrollment_box(fleet_secret: bytes) -> PrivateKey:
@@ -72,8 +70,8 @@ class EnrollmentRequest:
         sealed = SealedBox(PublicKey(box_public)).encrypt(bytes.fromhex(report_ns))
         body = {"v": 2, "fleet": fleet, "agent": identity.public_hex,
                 "report_ns_sealed": sealed.hex(), "facts": facts, "time": time_us}
-        signature = identity.sign(REQUEST_DOMAIN + _canonical(body))
-        raw = _canonical({**body, "sig": signature.hex()})
+        signature = identity.sign(REQUEST_DOMAIN + canonical_bytes(body))
+        raw = canonical_bytes({**body, "sig": signature.hex()})
         return cls.parse(raw, fleet)
 
     @classmethod
@@ -97,7 +95,7 @@ class EnrollmentRequest:
         if body["fleet"] != fleet:
             raise EnrollmentError("enrollment request is for another fleet")
         try:
-            verify_key(agent).verify(REQUEST_DOMAIN + _canonical(body), signature)
+            verify_key(agent).verify(REQUEST_DOMAIN + canonical_bytes(body), signature)
         except (CryptoError, FleetdocsError, ValueError):
             raise EnrollmentError("enrollment request signature does not verify") from None
         return cls(fleet, body["agent"], sealed, body["facts"], body["time"], raw)
@@ -105,7 +103,7 @@ class EnrollmentRequest:
 
 def seal_grant(agent_public: bytes, grant: dict[str, Any]) -> bytes:
     recipient = PublicKey(verify_key(agent_public).to_curve25519_public_key().encode())
-    return SealedBox(recipient).encrypt(_canonical(grant))
+    return SealedBox(recipient).encrypt(canonical_bytes(grant))
 
 
 def open_grant(identity: Identity, sealed: bytes) -> dict[str, Any]:

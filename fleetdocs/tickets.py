@@ -16,6 +16,7 @@ from typing import Any
 
 import blake3
 
+from fleetdocs.canonical import canonical_bytes
 from fleetdocs.errors import TicketError
 from fleetdocs.net.tickets import Capability, PeerAddr
 
@@ -43,7 +44,7 @@ class FleetTicket:
             "peers": [peer.to_json() for peer in self.peers],
             "extra": self.extra,
         }
-        raw = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        raw = canonical_bytes(body)
         raw += blake3.blake3(raw).digest()[:4]
         return PREFIX + base64.b32encode(raw).decode().lower().rstrip("=")
 

@@ -25,6 +25,7 @@ import blake3
 from fleetdocs.artifacts.errors import ManifestError, NixHashError
 from fleetdocs.artifacts.nixhash import parse_nar_hash
 from fleetdocs.artifacts.storepath import store_basename
+from fleetdocs.canonical import canonical_bytes
 
 MANIFEST_VERSION = 1
 MAX_NAME_LENGTH = 255
@@ -89,7 +90,7 @@ def encode_manifest(manifest: Manifest) -> bytes:
     """The canonical bytes of `manifest` (validated first, so bad manifests never get an id)."""
     document = _to_document(manifest)
     _from_document(document)
-    return _canonical_json(document)
+    return canonical_bytes(document)
 
 
 def decode_manifest(data: bytes) -> Manifest:
@@ -99,7 +100,7 @@ def decode_manifest(data: bytes) -> Manifest:
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ManifestError(f"manifest is not UTF-8 JSON: {error}") from None
     manifest = _from_document(document)
-    if _canonical_json(document) != data:
+    if canonical_bytes(document) != data:
         raise ManifestError("manifest is not in canonical form (sorted keys, no whitespace)")
     return manifest
 
@@ -116,10 +117,6 @@ def blobs_of(manifest: Manifest) -> frozenset[str]:
         return frozenset(entry.file for entry in manifest.paths)
     return frozenset({manifest.file})
 
-
-def _canonical_json(document: Any) -> bytes:
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return text.encode("utf-8")
 
 
 def _reject_float(text: str) -> None:

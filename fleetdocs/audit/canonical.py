@@ -9,15 +9,10 @@ malleability: a re-encoded copy can never masquerade as a different entry).
 
 import json
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from fleetdocs.audit.errors import AuditError
-
-
-def canonical_bytes(obj: Mapping[str, Any]) -> bytes:
-    """Encode a JSON object canonically (sorted keys, compact, UTF-8)."""
-    return _ENCODER.encode(obj).encode()
+from fleetdocs.canonical import canonical_bytes
 
 
 def parse_canonical(
@@ -61,9 +56,8 @@ def _reject_number(text: str) -> None:
     raise ValueError(f"non-integer number {text} is not allowed")
 
 
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 _DECODER = json.JSONDecoder(parse_float=_reject_number, parse_constant=_reject_number)
-"""Built once: ``json.dumps``/``loads`` with options build a new coder per call (slow)."""
+"""Built once: ``json.loads`` with options builds a new decoder per call (slow)."""
 
 
 def _first_line(exc: Exception) -> str:

@@ -18,8 +18,9 @@ from nacl.exceptions import CryptoError
 from nacl.signing import SigningKey, VerifyKey
 
 from fleetdocs.audit.actions import FLEET_CREATE, check_args
-from fleetdocs.audit.canonical import canonical_bytes, is_hex, is_int, parse_canonical
+from fleetdocs.audit.canonical import is_hex, is_int, parse_canonical
 from fleetdocs.audit.errors import AuditError, EntryFormatError, SignatureError
+from fleetdocs.canonical import canonical_bytes
 from fleetdocs.scopes import audit_key
 
 FORMAT_VERSION: Final = 1

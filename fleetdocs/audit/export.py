@@ -22,11 +22,12 @@ from typing import Any, Final
 
 import blake3
 
-from fleetdocs.audit.canonical import canonical_bytes, parse_canonical
+from fleetdocs.audit.canonical import parse_canonical
 from fleetdocs.audit.errors import AuditError, ExportError, ExportTamperedError
 from fleetdocs.audit.log import AuditLog
 from fleetdocs.audit.verdict import Problem, short
 from fleetdocs.audit.witness import check_checkpoints
+from fleetdocs.canonical import canonical_bytes
 
 EXPORT_FORMAT: Final = "fleetdocs-audit-export"
 EXPORT_VERSION: Final = 1

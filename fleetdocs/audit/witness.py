@@ -16,11 +16,12 @@ import blake3
 from nacl.exceptions import CryptoError
 from nacl.signing import SigningKey, VerifyKey
 
-from fleetdocs.audit.canonical import canonical_bytes, is_hex, is_int, parse_canonical
+from fleetdocs.audit.canonical import is_hex, is_int, parse_canonical
 from fleetdocs.audit.entry import AuditEntry, Dep, parse_heads, storage_key
 from fleetdocs.audit.errors import CheckpointFormatError, SignatureError
 from fleetdocs.audit.log import AuditLog
 from fleetdocs.audit.verdict import Problem, ProblemKind, short, signed_evidence
+from fleetdocs.canonical import canonical_bytes
 
 CHECKPOINT_VERSION: Final = 1
 WITNESS_DOMAIN: Final = b"fleetdocs/witness/v1\x00"

@@ -13,7 +13,6 @@ restart is simply done again, and every step is idempotent.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import time
@@ -29,6 +28,7 @@ from fleetdocs.activation import (
     materialize,
 )
 from fleetdocs.audit import AuditEntry, actions, in_past, order_key, verify_in_roster
+from fleetdocs.canonical import canonical_bytes
 from fleetdocs.enrollment import EnrollmentError, open_grant
 from fleetdocs.errors import FleetdocsError
 from fleetdocs.facts import collect_facts
@@ -176,7 +176,7 @@ class AgentRole:
             return
         self.last_heartbeat = time.monotonic()
         report = await session.scope(REPORT)
-        await report.put(report_key("heartbeat"), _json({"time": time.time()}))
+        await report.put(report_key("heartbeat"), canonical_bytes({"time": time.time()}))
 
 
 def _parses(raw: bytes) -> bool:
@@ -210,11 +210,8 @@ async def write_status(session: Session, **changes: Any) -> None:
     state["status"] = status
     session.save_config()
     report = await session.scope(REPORT)
-    await report.put(report_key("status"), _json(status))
+    await report.put(report_key("status"), canonical_bytes(status))
 
-
-def _json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
 
 
 DEFAULT_CONFIRM_TIMEOUT = 120.0
@@ -254,7 +251,7 @@ async def record_generation(session: Session, artifact: str, entry: str, path: s
               "reason": reason, "time": time.time(), "previous": state.get("current")}
     session.save_config()
     report = await session.scope(REPORT)
-    await report.put(report_key("generation", seq), _json(record))
+    await report.put(report_key("generation", seq), canonical_bytes(record))
 
 
 VOLATILE_FACTS = ("disk_free_bytes",)
@@ -271,7 +268,7 @@ async def report_facts(session: Session) -> None:
     state.update(facts=stable, facts_seq=seq)
     session.save_config()
     report = await session.scope(REPORT)
-    await report.put(report_key("facts", seq), _json({**facts, "time": time.time()}))
+    await report.put(report_key("facts", seq), canonical_bytes({**facts, "time": time.time()}))
 
 
 def verified_grant(session: Session, grant: dict[str, Any]) -> Capability:
