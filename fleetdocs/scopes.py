@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import blake3
-from nacl.signing import SigningKey
 
 CONTROL = "control"
 WITNESS = "witness"
@@ -140,6 +139,3 @@ def desired_secret(fleet_secret: bytes, agent_id: bytes) -> bytes:
     ).digest()
     return blake3.blake3(agent_id, key=fleet_key).digest()
 
-
-def namespace_id(secret: bytes) -> bytes:
-    return bytes(SigningKey(secret).verify_key)

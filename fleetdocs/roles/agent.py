@@ -142,7 +142,7 @@ class AgentRole:
         """The newest assignment for this agent that verifies; refusals are reported."""
         desired = await session.scope(DESIRED)
         raws = [e.value for e in await desired.entries()]
-        parsed = [(raw, AuditEntry.from_bytes(raw)) for raw in raws if _parses(raw)]
+        parsed = [(raw, entry) for raw in raws if (entry := _parsed(raw)) is not None]
         roster = [raw for raw, e in parsed if e.action in actions.ADMIN_CHANGES]
         fleet = session.config.fleet or ""
         valid: list[AuditEntry] = []
@@ -179,12 +179,12 @@ class AgentRole:
         await report.put(report_key("heartbeat"), canonical_bytes({"time": time.time()}))
 
 
-def _parses(raw: bytes) -> bool:
+def _parsed(raw: bytes) -> AuditEntry | None:
+    """The entry, or None for bytes that are not one (verification reports those)."""
     try:
-        AuditEntry.from_bytes(raw)
+        return AuditEntry.from_bytes(raw)
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def _names(entry: AuditEntry, agent: str) -> bool:

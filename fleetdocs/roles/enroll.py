@@ -15,6 +15,7 @@ from fleetdocs.errors import UsageError
 from fleetdocs.facts import collect_facts
 from fleetdocs.identity import parse_public_hex
 from fleetdocs.ledger import Ledger, now_us
+from fleetdocs.net.tickets import namespace_id_of
 from fleetdocs.ops import operation
 from fleetdocs.roles.admin import entry_json
 from fleetdocs.roles.coordinator import import_report_scopes
@@ -24,11 +25,11 @@ from fleetdocs.scopes import (
     REPORT,
     author_may_write,
     desired_secret,
-    namespace_id,
     parse_key,
     request_key,
 )
 from fleetdocs.session import Session
+from fleetdocs.state import FleetState
 
 MAX_PENDING = 1000
 ENROLL_SYNC_TIMEOUT = 5.0
@@ -67,8 +68,13 @@ async def read_requests(session: Session) -> tuple[dict[str, EnrollmentRequest],
 
 @operation("enroll.list", roles=("admin", "coordinator"))
 async def enroll_list(session: Session, all_requests: bool = False) -> dict[str, Any]:
+    return await enrollment_rows(session, (await Ledger(session).read()).state, all_requests)
+
+
+async def enrollment_rows(session: Session, state: FleetState, all_requests: bool = False
+                          ) -> dict[str, Any]:
+    """Enrollment requests with their status in `state` (pending only, unless all)."""
     requests, refused = await read_requests(session)
-    state = (await Ledger(session).read()).state
     rows = []
     for request in sorted(requests.values(), key=lambda r: (r.time_us, r.agent)):
         record = state.agents.get(request.agent)
@@ -99,7 +105,7 @@ async def enroll_approve(session: Session, agent: str, name: str | None = None) 
     # The approval names the agent's desired-state namespace, so the agent can check that
     # the grant a coordinator hands it is the one an admin decided (roles/agent.py).
     fleet_secret = bytes.fromhex(session.config.extra["fleet_secret"])
-    desired = namespace_id(desired_secret(fleet_secret, bytes.fromhex(request.agent)))
+    desired = namespace_id_of(desired_secret(fleet_secret, bytes.fromhex(request.agent)))
     entry = await ledger.append(actions.ENROLL_APPROVE, {
         "agent": request.agent, "request": request.request_hash,
         "report_ns": request.report_ns(enrollment_box(fleet_secret)),

@@ -49,9 +49,14 @@ def _home_meta(session: Session) -> _HomeMeta:
     return _PER_SESSION.setdefault(session, _HomeMeta())
 
 
+def meta_store(session: Session, view: LedgerView) -> MetaStore:
+    """The metadata document of `view`'s log, from this session's cache (merged, not rebuilt)."""
+    return _home_meta(session).cache.store_for(meta_changes(view.log))
+
+
 async def _read(session: Session) -> tuple[LedgerView, MetaStore]:
     view = await Ledger(session).read()
-    return view, _home_meta(session).cache.store_for(meta_changes(view.log))
+    return view, meta_store(session, view)
 
 
 def known_targets(state: FleetState, store: MetaStore) -> KnownTargets:

@@ -12,13 +12,11 @@ from typing import Any
 from fleetdocs.audit import actions
 from fleetdocs.errors import UsageError
 from fleetdocs.ledger import Ledger, LedgerView
-from fleetdocs.meta import MetaStore
-from fleetdocs.meta.from_log import meta_changes
 from fleetdocs.meta.targets import resolve_target
 from fleetdocs.ops import operation
 from fleetdocs.roles.admin import entry_json
 from fleetdocs.roles.artifacts import assignment_history, resolve_artifact
-from fleetdocs.roles.meta import known_targets
+from fleetdocs.roles.meta import known_targets, meta_store
 from fleetdocs.session import Session
 from fleetdocs.state import AgentStatus
 
@@ -27,8 +25,9 @@ def approved_agents(view: LedgerView) -> set[str]:
     return {a for a, record in view.state.agents.items() if record.status == AgentStatus.APPROVED}
 
 
-def resolve_agents(view: LedgerView, agents: list[str], tags: list[str]) -> list[str]:
-    store = MetaStore.rebuild(meta_changes(view.log))
+def resolve_agents(session: Session, view: LedgerView, agents: list[str], tags: list[str]
+                   ) -> list[str]:
+    store = meta_store(session, view)
     known = known_targets(view.state, store)
     chosen = {resolve_target(f"agent:{text}", known).partition(":")[2] for text in agents}
     for tag in tags:
@@ -51,7 +50,7 @@ async def assign(session: Session, artifact: str, agents: list[str] | None = Non
     ledger = Ledger(session)
     view = await ledger.read()
     artifact_id = resolve_artifact(artifact, view.state.artifacts)
-    targets = resolve_agents(view, agents or [], tags or [])
+    targets = resolve_agents(session, view, agents or [], tags or [])
     selector = " ".join([*(f"agent:{a}" for a in agents or []), *(f"tag:{t}" for t in tags or [])])
     entry = await ledger.append(actions.ASSIGN, {"artifact": artifact_id, "agents": targets,
                                                  "selector": selector[:1024]})
@@ -63,7 +62,7 @@ async def rollback(session: Session, agent: str) -> dict[str, Any]:
     """Pin `agent` to the generation it had before its current assignment."""
     ledger = Ledger(session)
     view = await ledger.read()
-    (target,) = resolve_agents(view, [agent], [])
+    (target,) = resolve_agents(session, view, [agent], [])
     history = assignment_history(view.log).get(target, [])
     current = history[-1] if history else None
     previous = next((a for a in reversed(history) if a != current), None)

@@ -7,12 +7,11 @@ import time
 from typing import Any
 
 from fleetdocs.ledger import Ledger
-from fleetdocs.meta import MetaStore
-from fleetdocs.meta.from_log import meta_changes
 from fleetdocs.ops import operation
 from fleetdocs.reports import read_report
 from fleetdocs.roles.admin import verification_report
-from fleetdocs.roles.enroll import enroll_list
+from fleetdocs.roles.enroll import enrollment_rows
+from fleetdocs.roles.meta import meta_store
 from fleetdocs.scopes import report_scope
 from fleetdocs.session import Session, sync_interval
 from fleetdocs.state import AgentStatus
@@ -27,9 +26,9 @@ async def status(session: Session) -> dict[str, Any]:
     reports = {agent: await read_report(session, report_scope(agent), agent)
                for agent, record in view.state.agents.items()
                if record.status == AgentStatus.APPROVED}
-    pending = (await enroll_list(session))["requests"]
+    pending = (await enrollment_rows(session, view.state))["requests"]
     audit = audit_summary(verification_report(view))
-    return fleet_status(view, reports, MetaStore.rebuild(meta_changes(view.log)), session.book,
+    return fleet_status(view, reports, meta_store(session, view), session.book,
                         audit, now=time.time(), interval=sync_interval(),
                         pending_requests=pending, last_sync=session.last_sync)
 
