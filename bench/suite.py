@@ -38,7 +38,7 @@ BENCHMARKS: dict[str, Callable[[Size], list[Result]]] = {
     "transfer": _sized(transfer.run, 256, 16, 1),
     "audit": _area("audit", 50_000, 2_000, 50),
     "meta": _area("meta", 10_000, 1_000, 20),
-    "artifacts": _area("artifacts", 256, 16, 4),
+    "artifacts": _area("artifacts", 512, 16, 4),
     "daemons": _sized(daemons.run, 10, 3, 1),
     "render": _sized(render.run, 50, 50, 3),
 }
