@@ -201,9 +201,11 @@ class BlobStore:
             if round_number:
                 await asyncio.sleep(ROUND_PAUSE)
             for peer in candidates:
+                # Logged when asked and when answered, so a stalled transfer names its peer.
+                log.info("blob %s… from %s…: asking", blob[:12], peer.node_id_hex[:12])
                 reason = await self._attempt(blob, peer, progress)
-                log.debug("blob %s… from %s…: %s", blob[:12], peer.node_id_hex[:12],
-                          reason or "done")
+                log.info("blob %s… from %s…: %s", blob[:12], peer.node_id_hex[:12],
+                         reason or "done")
                 self._score[peer.node_id] = self._score.get(peer.node_id, 0) + (1 if reason else -1)
                 if reason is None:
                     return peer.node_id_hex

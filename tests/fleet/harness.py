@@ -136,12 +136,13 @@ class Network:
     def __init__(self) -> None:
         self.tag = uuid.uuid4().hex[:6]
         self.names: list[str] = []
-        self.bridge = self._ns("br")
+        self.bridge = self.add_namespace("br")
         _ip("-n", self.bridge, "link", "add", "br0", "type", "bridge")
         _ip("-n", self.bridge, "link", "set", "br0", "up")
         self.hosts = 0
 
-    def _ns(self, name: str) -> str:
+    def add_namespace(self, name: str) -> str:
+        """A namespace with only loopback: a host reachable only through links added to it."""
         ns = f"fd{self.tag}{name}"
         _ip("netns", "add", ns)
         _ip("-n", ns, "link", "set", "lo", "up")
@@ -151,7 +152,7 @@ class Network:
     def add_host(self, name: str) -> tuple[str, str]:
         """A host on the bridge; returns (namespace, its address)."""
         self.hosts += 1
-        ns = self._ns(name)
+        ns = self.add_namespace(name)
         here, there = f"h{self.tag}{self.hosts}", f"b{self.tag}{self.hosts}"
         _ip("link", "add", here, "type", "veth", "peer", "name", there)
         _ip("link", "set", here, "netns", ns)
@@ -175,6 +176,12 @@ class Network:
 
     def set_link(self, ns: str, dev: str, up: bool) -> None:
         _ip("-n", ns, "link", "set", dev, "up" if up else "down")
+
+    def limit_rate(self, ns: str, dev: str, mbit: int) -> None:
+        """Shape what leaves `dev` to `mbit` Mbit/s (a token bucket, like a slow uplink)."""
+        subprocess.run(["tc", "-n", ns, "qdisc", "add", "dev", dev, "root", "tbf", "rate",
+                        f"{mbit}mbit", "burst", "64kb", "latency", "200ms"],
+                       check=True, capture_output=True)
 
     def close(self) -> None:
         for ns in reversed(self.names):
