@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.inprocess import drain_node_events
+from bench.inprocess import drain
 from bench.results import BenchError, Result, wait_for
 from fleetdocs.audit import actions, next_entry
 from fleetdocs.daemon import DEBOUNCE
@@ -99,18 +99,19 @@ async def _raw_catch_up(root: Path, values: list[bytes]) -> float:
         for number, value in enumerate(values):
             await replica.put(b"entry/%d" % number, value)
         async with running_node(root / "two", Identity.generate(), "127.0.0.1:0") as two:
-            started = time.perf_counter()
-            copy = await two.import_capability(await replica.share_capability(),
-                                               [await one.addr()])
-            deadline = started + TIMEOUT
-            while len(await copy.entries(b"entry/")) < len(values):
-                if time.perf_counter() > deadline:
-                    raise BenchError("raw iroh-docs replica never caught up")
-                try:
-                    await asyncio.wait_for(two.events.get(), 1.0)
-                except TimeoutError:
-                    await copy.sync([await one.addr()])
-                    continue
-                await asyncio.sleep(DEBOUNCE)
-                drain_node_events(two)
+            with two.events.listen() as events:
+                started = time.perf_counter()
+                copy = await two.import_capability(await replica.share_capability(),
+                                                   [await one.addr()])
+                deadline = started + TIMEOUT
+                while len(await copy.entries(b"entry/")) < len(values):
+                    if time.perf_counter() > deadline:
+                        raise BenchError("raw iroh-docs replica never caught up")
+                    try:
+                        await asyncio.wait_for(events.get(), 1.0)
+                    except TimeoutError:
+                        await copy.sync([await one.addr()])
+                        continue
+                    await asyncio.sleep(DEBOUNCE)
+                    drain(events)
             return time.perf_counter() - started

@@ -16,7 +16,7 @@ from bench.results import BenchError
 from fleetdocs.artifacts.closure import stage_path
 from fleetdocs.daemon import DEBOUNCE
 from fleetdocs.ledger import Ledger
-from fleetdocs.net.node import FleetNode
+from fleetdocs.net.node import ReplicaEvent
 from fleetdocs.roles.agent import AgentRole
 from fleetdocs.roles.coordinator import CoordinatorRole
 from fleetdocs.scopes import DESIRED
@@ -28,28 +28,25 @@ async def until(session: Session, check: Callable[[], Awaitable[bool]], timeout:
                 what: str) -> float:
     """Wait until `check()` holds on `session`; returns that moment (perf_counter)."""
     deadline = time.perf_counter() + timeout
-    while not await check():
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0:
-            raise BenchError(f"timed out after {timeout:.0f} s waiting for {what}")
-        try:
-            await asyncio.wait_for(session.node.events.get(), min(remaining, sync_interval()))
-        except TimeoutError:
-            await session.sync_all()
-            continue
-        await asyncio.sleep(DEBOUNCE)  # a sync delivers entries in bursts: check once per burst
-        drain_events(session)
+    with session.node.events.listen() as events:
+        while not await check():
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                raise BenchError(f"timed out after {timeout:.0f} s waiting for {what}")
+            try:
+                await asyncio.wait_for(events.get(), min(remaining, sync_interval()))
+            except TimeoutError:
+                await session.sync_all()
+                continue
+            await asyncio.sleep(DEBOUNCE)  # a sync delivers entries in bursts: check once per burst
+            drain(events)
     return time.perf_counter()
 
 
-def drain_events(session: Session) -> None:
-    drain_node_events(session.node)
-
-
-def drain_node_events(node: FleetNode) -> None:
+def drain(events: asyncio.Queue[ReplicaEvent]) -> None:
     """Forget queued events, so the next wait starts from what happens next."""
-    while not node.events.empty():
-        node.events.get_nowait()
+    while not events.empty():
+        events.get_nowait()
 
 
 async def in_log(session: Session, entry_hash: str) -> bool:

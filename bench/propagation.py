@@ -16,8 +16,6 @@ from pathlib import Path
 from bench.inprocess import (
     add_file_artifact,
     coordinator_fleet,
-    drain_events,
-    drain_node_events,
     enroll_agent,
     in_log,
     until,
@@ -72,14 +70,14 @@ async def _raw_latencies(root: Path, count: int) -> list[float]:
 
 
 async def _raw_put_and_wait(sender: Replica, receiver: FleetNode, value: bytes) -> float:
-    drain_node_events(receiver)
-    started = time.perf_counter()
-    await sender.put(b"key/" + value, value)
-    deadline = started + TIMEOUT
-    while (remaining := deadline - time.perf_counter()) > 0:
-        event = await asyncio.wait_for(receiver.events.get(), remaining)
-        if event.kind == "insert_remote":
-            return time.perf_counter() - started
+    with receiver.events.listen() as events:
+        started = time.perf_counter()
+        await sender.put(b"key/" + value, value)
+        deadline = started + TIMEOUT
+        while (remaining := deadline - time.perf_counter()) > 0:
+            event = await asyncio.wait_for(events.get(), remaining)
+            if event.kind == "insert_remote":
+                return time.perf_counter() - started
     raise BenchError("raw iroh-docs insert never reached the other node")
 
 
@@ -94,8 +92,6 @@ async def _fleet_latencies(root: Path, count: int) -> tuple[list[float], list[fl
         agent_role = AgentRole(h["X"])
         to_coordinator, to_agent = [], []
         for _ in range(count + 1):  # the first round warms caches and is dropped
-            for name in ("C1", "X"):
-                drain_events(h[name])
             started = time.perf_counter()
             entry = await Ledger(h["A"]).append(
                 actions.ASSIGN, {"artifact": artifact, "agents": [agent], "selector": "bench"})

@@ -90,11 +90,12 @@ async def _repair_content(session: Session, wake: asyncio.Event) -> None:
 
 
 async def _pump_events(session: Session, wake: asyncio.Event) -> None:
-    while True:
-        event = await session.node.events.get()
-        session.note_event(event)
-        wake.set()
-        await session.notify_change()  # wakes `status --watch` long-polls
+    with session.node.events.listen() as events:
+        while True:
+            event = await events.get()
+            session.note_event(event)
+            wake.set()
+            await session.notify_change()  # wakes `status --watch` long-polls
 
 
 async def _reconcile_loop(session: Session, role: Role, wake: asyncio.Event) -> None:

@@ -97,29 +97,30 @@ class Session:
         done: set[str] = set()
         failed: set[str] = set()
         deadline = time.monotonic() + timeout
-        next_round = 0.0
-        while (remaining := deadline - time.monotonic()) > 0:
-            waiting = [p for p in self.book.addrs() if p.node_id.hex() not in done | failed]
-            if not waiting:
-                break
-            if time.monotonic() >= next_round:
-                for replica in await self.replicas():
-                    await replica.sync(waiting)
-                next_round = time.monotonic() + RETRY
-            try:
-                event = await asyncio.wait_for(self.node.events.get(),
-                                               min(remaining, max(0.01, next_round - time.monotonic())))
-            except TimeoutError:
-                continue
-            self.note_event(event)
-            if event.kind == "sync_failed" and event.peer:
-                failed.add(event.peer)
-            if event.kind == "sync_finished" and event.peer:
-                done.add(event.peer)
-                failed.discard(event.peer)
-                await self.learn_published_addresses()
-                if any_of is not None and event.peer in any_of:
+        with self.node.events.listen() as events:
+            next_round = 0.0
+            while (remaining := deadline - time.monotonic()) > 0:
+                waiting = [p for p in self.book.addrs() if p.node_id.hex() not in done | failed]
+                if not waiting:
                     break
+                if time.monotonic() >= next_round:
+                    for replica in await self.replicas():
+                        await replica.sync(waiting)
+                    next_round = time.monotonic() + RETRY
+                pause = min(remaining, max(0.01, next_round - time.monotonic()))
+                try:
+                    event = await asyncio.wait_for(events.get(), pause)
+                except TimeoutError:
+                    continue
+                self.note_event(event)
+                if event.kind == "sync_failed" and event.peer:
+                    failed.add(event.peer)
+                if event.kind == "sync_finished" and event.peer:
+                    done.add(event.peer)
+                    failed.discard(event.peer)
+                    await self.learn_published_addresses()
+                    if any_of is not None and event.peer in any_of:
+                        break
         self.last_sync = time.time()
         self.book.save()
         return done

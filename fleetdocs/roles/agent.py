@@ -209,6 +209,8 @@ async def write_status(session: Session, **changes: Any) -> None:
     status["time"] = time.time()
     state["status"] = status
     session.save_config()
+    log.info("phase %s%s", status["phase"],
+             f" ({status['last_error']})" if status["last_error"] else "")
     report = await session.scope(REPORT)
     await report.put(report_key("status"), canonical_bytes(status))
 
