@@ -29,10 +29,10 @@ def start_fleet(fleet: Fleet, agents: int, store_roots: Path) -> dict[str, str]:
     ticket = fleet.run("A", "invite", "agent").stdout.strip()
     ids = {}
     for name in agent_names(agents):
-        fleet.run(name, "agent", "enroll", ticket, "--store-root", str(store_roots / name),
-                  "--confirm-timeout", str(CONFIRM_TIMEOUT))
+        ids[name] = fleet.json(name, "agent", "enroll", ticket, "--store-root",
+                               str(store_roots / name), "--confirm-timeout",
+                               str(CONFIRM_TIMEOUT))["agent"]
         fleet.start(name)
-        ids[name] = fleet.key(name)
     wait_for(lambda: len(fleet.json("A", "enroll", "list")["requests"]) >= agents,
              ENROLL_TIMEOUT, f"{agents} enrollment requests", interval=0.5)
     for agent in ids.values():

@@ -13,10 +13,12 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from typing import Protocol
 
 from fleetdocs import control
 from fleetdocs.home import Home
+from fleetdocs.net.node import ReplicaEvent
 from fleetdocs.ops import dispatch
 from fleetdocs.session import Session, open_session, sync_interval
 
@@ -24,6 +26,9 @@ log = logging.getLogger(__name__)
 
 DEBOUNCE = 0.05
 STOP_GRACE = 5.0
+# iroh-docs fetches an entry's content right after the entry; only what it has not fetched
+# by then is ours to repair.
+CONTENT_GRACE = 1.0
 
 
 class Role(Protocol):
@@ -47,10 +52,11 @@ async def run_daemon(home: Home) -> None:
             return result
 
         server = await control.serve(home.socket_path, handle)
+        awaited = AwaitedContent()
         tasks = [
             asyncio.create_task(_anti_entropy(session, wake)),
-            asyncio.create_task(_repair_content(session, wake)),
-            asyncio.create_task(_pump_events(session, wake)),
+            asyncio.create_task(repair_content(session, wake, awaited)),
+            asyncio.create_task(pump_events(session, wake, awaited)),
             asyncio.create_task(_reconcile_loop(session, role, wake)),
         ]
         log.info("%s %s running", session.role, session.identity.public_hex[:12])
@@ -78,22 +84,60 @@ async def _anti_entropy(session: Session, wake: asyncio.Event) -> None:
         await asyncio.sleep(sync_interval())
 
 
-async def _repair_content(session: Session, wake: asyncio.Event) -> None:
-    """Separate from anti-entropy: a download from a silent peer can take a stall timeout."""
+class AwaitedContent:
+    """Content of entries that arrived without it, until iroh-docs reports it ready."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+        self.arrived = asyncio.Event()
+
+    def note(self, event: ReplicaEvent) -> None:
+        if event.content is None:
+            return
+        blob, author = event.content
+        if author is None:
+            self.blobs.pop(blob, None)
+        else:
+            self.blobs[blob] = bytes.fromhex(author)
+            self.arrived.set()
+
+    def take(self) -> list[tuple[str, bytes]]:
+        self.arrived.clear()
+        taken, self.blobs = list(self.blobs.items()), {}
+        return taken
+
+
+async def repair_content(session: Session, wake: asyncio.Event, awaited: AwaitedContent) -> None:
+    """Separate from anti-entropy: a download from a silent peer can take a stall timeout.
+
+    Content still missing CONTENT_GRACE after its entry arrived is fetched then (a report
+    relayed by a coordinator that is itself still fetching it would otherwise wait for the
+    next full scan); every sync interval, all replicas are scanned.
+    """
+    next_scan = time.monotonic() + sync_interval()
     while True:
-        await asyncio.sleep(sync_interval())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(awaited.arrived.wait(), max(0.0, next_scan - time.monotonic()))
         try:
-            if await session.repair_missing_content():
+            arrived = 0
+            if awaited.arrived.is_set():
+                await asyncio.sleep(CONTENT_GRACE)
+                arrived += await session.fetch_content(awaited.take())
+            if time.monotonic() >= next_scan:
+                arrived += await session.repair_missing_content()
+                next_scan = time.monotonic() + sync_interval()
+            if arrived:
                 wake.set()
         except Exception:
             log.exception("content repair failed")
 
 
-async def _pump_events(session: Session, wake: asyncio.Event) -> None:
+async def pump_events(session: Session, wake: asyncio.Event, awaited: AwaitedContent) -> None:
     with session.node.events.listen() as events:
         while True:
             event = await events.get()
             session.note_event(event)
+            awaited.note(event)
             wake.set()
             await session.notify_change()  # wakes `status --watch` long-polls
 

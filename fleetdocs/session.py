@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
 from fleetdocs.errors import NetError, TicketError
 from fleetdocs.home import ROLES, Home, HomeConfig
@@ -141,22 +141,30 @@ class Session:
                 await self.learn_peers([PeerAddr(bytes.fromhex(node_id), tuple(sorted(addrs)))])
 
     async def repair_missing_content(self) -> int:
-        """Fetch entry content iroh-docs failed to download, asking each entry's author first.
+        """Fetch entry content iroh-docs failed to download, in every replica we hold.
 
         Returns how many blobs arrived. Peers are tried one round only: the next anti-entropy
         round tries again.
         """
+        missing = [item for replica in await self.replicas()
+                   for item in await replica.missing_content()]
+        return await self.fetch_content(missing)
+
+    async def fetch_content(self, missing: Iterable[tuple[str, bytes]]) -> int:
+        """Fetch (content hash, author) blobs, asking each author first; how many arrived.
+
+        iroh-docs downloads an entry's content once, from the peer that delivered the entry;
+        when that peer did not have it yet (it was itself still fetching), nobody retries.
+        """
         store = BlobStore(self.node)
         arrived = 0
-        for replica in await self.replicas():
-            for blob, author in await replica.missing_content():
-                peers = sorted(self.book.addrs(), key=lambda peer: peer.node_id != author)
-                try:
-                    await store.download(blob, peers[:CONTENT_REPAIR_PEERS], rounds=1)
-                except BlobError as exc:
-                    log.debug("content %s… still missing: %s", blob[:12], exc)
-                    continue
-                arrived += 1
+        for blob, author in missing:
+            peers = sorted(self.book.addrs(), key=lambda peer: peer.node_id != author)
+            try:
+                if await store.download(blob, peers[:CONTENT_REPAIR_PEERS], rounds=1):
+                    arrived += 1
+            except BlobError as exc:
+                log.debug("content %s… still missing: %s", blob[:12], exc)
         return arrived
 
     async def publish_address(self) -> None:

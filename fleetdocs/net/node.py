@@ -48,6 +48,9 @@ class ReplicaEvent:
     namespace_id: str
     kind: str
     peer: str | None = None
+    # insert_remote whose content is not here yet: (content hash, author id); content_ready:
+    # (the hash that arrived, None).
+    content: tuple[str, str | None] | None = None
 
 
 class EventFeed:
@@ -86,14 +89,20 @@ class _Enqueue(iroh.SubscribeCallback):
     async def event(self, event: iroh.LiveEvent) -> None:
         kind = event.type()
         name, peer = kind.name.lower(), None
+        content: tuple[str, str | None] | None = None
         if kind == iroh.LiveEventType.SYNC_FINISHED:
             finished = event.as_sync_finished()
             peer = finished.peer.to_bytes().hex()
             if finished.result is not None:  # e.g. "Failed to establish connection"
                 name = "sync_failed"
         elif kind == iroh.LiveEventType.INSERT_REMOTE:
-            peer = event.as_insert_remote()._from.to_bytes().hex()
-        self.feed.publish(ReplicaEvent(self.namespace_id, name, peer))
+            insert = event.as_insert_remote()
+            peer = insert._from.to_bytes().hex()
+            if insert.content_status != iroh.ContentStatus.COMPLETE and insert.entry.content_len():
+                content = (insert.entry.content_hash().to_hex(), str(insert.entry.author()))
+        elif kind == iroh.LiveEventType.CONTENT_READY:
+            content = (event.as_content_ready().to_hex(), None)
+        self.feed.publish(ReplicaEvent(self.namespace_id, name, peer, content))
 
 
 class Replica:

@@ -1,0 +1,94 @@
+"""Entry content that iroh-docs could not fetch when its entry arrived is repaired promptly.
+
+iroh-docs downloads an entry's content once, from the peer that delivered the entry. A
+coordinator relaying an agent's report before it has fetched the report's content leaves
+the admin with the entry and no content; the daemon fetches it (author first) about a
+second later, instead of at the next full scan one sync interval later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import blake3
+import iroh
+import pytest
+
+from fleetdocs.daemon import AwaitedContent, pump_events, repair_content
+from fleetdocs.net.blobs import BlobStore
+from fleetdocs.net.node import ReplicaEvent
+from fleetdocs.scopes import CONTROL
+from tests.fleet.sessions import homes, small_fleet
+
+pytestmark = pytest.mark.net
+
+
+async def synced_with(replica_owner_events: asyncio.Queue[ReplicaEvent], peer: str) -> None:
+    while True:
+        event = await replica_owner_events.get()
+        if event.kind == "sync_finished" and event.peer == peer:
+            return
+
+
+def test_content_missing_at_arrival_is_fetched_from_its_author_before_any_scan(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLEETDOCS_SYNC_INTERVAL", "3600")  # no full scan during the test
+
+    async def scenario() -> None:
+        async with homes(tmp_path) as h:
+            await small_fleet(h)
+            value = os.urandom(8192)
+            blob = blake3.blake3(value).hexdigest()
+            relay, replica = await h["C1"].scope(CONTROL), await h["A"].scope(CONTROL)
+            # Set up with iroh calls fleetdocs never makes: both coordinators take entries
+            # without fetching their content (as if still fetching), and neither A nor, once
+            # C1 has its entry, B is live, so A hears of B's write only from the coordinators
+            # and iroh-docs asks only them for the content.
+            for coordinator in ("C1", "C2"):
+                await (await h[coordinator].scope(CONTROL))._doc.set_download_policy(
+                    iroh.DownloadPolicy.nothing())  # type: ignore[no-untyped-call]
+            await h["A"].learn_published_addresses()
+            assert h["B"].identity.public in h["A"].book.peers
+            await replica._doc.leave()
+            author = await h["B"].scope(CONTROL)
+            await author.put(b"note\x00", value)
+            with h["C1"].node.events.listen() as events:
+                await relay.sync([await h["B"].node.addr()])
+                await asyncio.wait_for(synced_with(events, h["B"].identity.public_hex), 10)
+            assert [blob] == [b for b, _ in await relay.missing_content()]
+            await author._doc.leave()
+
+            admin, awaited, wake = h["A"], AwaitedContent(), asyncio.Event()
+            tasks = [asyncio.create_task(pump_events(admin, wake, awaited)),
+                     asyncio.create_task(repair_content(admin, wake, awaited))]
+            try:
+                with admin.node.events.listen() as events:
+                    await replica.sync([await h["C1"].node.addr()])  # from the relay only
+                    await asyncio.wait_for(synced_with(events, h["C1"].identity.public_hex), 10)
+                admin_blobs = BlobStore(admin.node)
+                assert [blob] == [b for b, _ in await replica.missing_content()], \
+                    "the entry arrived without its content"
+                async with asyncio.timeout(30):
+                    while not await admin_blobs.has(blob):
+                        await asyncio.sleep(0.1)
+                assert wake.is_set(), "the role is woken to read what arrived"
+                assert await admin_blobs.read(blob) == value
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+    asyncio.run(scenario())
+
+
+def test_awaited_content_forgets_what_iroh_delivered() -> None:
+    awaited = AwaitedContent()
+    author = "aa" * 32
+    awaited.note(ReplicaEvent("ns", "insert_remote", "bb" * 32, ("01" * 32, author)))
+    awaited.note(ReplicaEvent("ns", "insert_remote", "bb" * 32, ("02" * 32, author)))
+    awaited.note(ReplicaEvent("ns", "content_ready", None, ("01" * 32, None)))
+    awaited.note(ReplicaEvent("ns", "sync_finished", "bb" * 32))
+    assert awaited.arrived.is_set()
+    assert awaited.take() == [("02" * 32, bytes.fromhex(author))]
+    assert not awaited.arrived.is_set() and awaited.take() == []
