@@ -7,7 +7,6 @@ the listed keys: an unexpected key is an error, not ignored, so a signed entry c
 meaning that some peers see and others do not.
 """
 
-import base64
 import binascii
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -71,11 +70,11 @@ def _is_base64(value: object) -> bool:
 
 def decode_base64(value: str) -> bytes | None:
     """Strict, canonical standard base64 of non-empty bytes, or None if ``value`` is not."""
-    try:
-        data = base64.b64decode(value, validate=True)
+    try:  # binascii directly: base64's wrappers add ~20 % to this check of most entries (meta)
+        data = binascii.a2b_base64(value, strict_mode=True)
     except (binascii.Error, ValueError):
         return None
-    if not data or base64.b64encode(data).decode() != value:
+    if not data or binascii.b2a_base64(data, newline=False) != value.encode():
         return None
     return data
 
@@ -112,11 +111,11 @@ def check_args(action: str, args: Mapping[str, Any]) -> None:
     schema = SCHEMAS.get(action)
     if schema is None:
         raise ActionArgsError(f"unknown action {action!r}")
-    missing = sorted(schema.keys() - args.keys())
-    if missing:
-        raise ActionArgsError(f"{action}: missing argument(s) {', '.join(missing)}")
-    extra = sorted(args.keys() - schema.keys())
-    if extra:
+    if args.keys() != schema.keys():  # checked for every entry: spell out the difference only here
+        missing = sorted(schema.keys() - args.keys())
+        if missing:
+            raise ActionArgsError(f"{action}: missing argument(s) {', '.join(missing)}")
+        extra = sorted(args.keys() - schema.keys())
         raise ActionArgsError(f"{action}: unexpected argument(s) {', '.join(extra)}")
     for name, field in schema.items():
         if not field.check(args[name]):

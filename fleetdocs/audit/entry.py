@@ -113,7 +113,8 @@ class AuditEntry:
             if action == FLEET_CREATE:
                 raise EntryFormatError("fleet.create entry must have fleet null (it is genesis)")
         deps = parse_heads(obj["deps"], what="audit entry deps", error=EntryFormatError)
-        if any(dep[0] == author for dep in deps):
+        clock = {dep_author: dep_seq for dep_author, dep_seq, _ in deps}
+        if author in clock:
             raise EntryFormatError("audit entry deps must not name the entry's own author")
         time_us = obj["time"]
         if not is_int(time_us) or time_us < 0:
@@ -122,7 +123,6 @@ class AuditEntry:
         if not isinstance(args, dict):
             raise EntryFormatError("audit entry args must be a JSON object")
         sig = _hex_field(obj, "sig", 64)
-        clock = {dep_author: dep_seq for dep_author, dep_seq, _ in deps}
         clock[author] = seq
         return cls(
             fleet=fleet,

@@ -48,6 +48,10 @@ class Judgement:
     problem: Problem | None = None
 
 
+_VALID = Judgement(Verdict.valid())
+"""Shared by every valid entry (most of the log): judgements are immutable."""
+
+
 @dataclass(frozen=True)
 class RosterOutcome:
     admins: frozenset[str]
@@ -131,12 +135,10 @@ class _Resolver:
 
     def cut_before(self, entry: AuditEntry) -> Cut:
         """The roster changes in ``past(entry)``, excluding ``entry`` itself."""
-        limits = (
-            entry.seq - 1 if author == entry.author else entry.clock.get(author, -1)
-            for author in self._authors
-        )
+        clock = entry.clock
         return tuple(
-            bisect_right(seqs, limit) for seqs, limit in zip(self._seqs, limits, strict=True)
+            bisect_right(seqs, entry.seq - 1 if author == entry.author else clock.get(author, -1))
+            for author, seqs in zip(self._authors, self._seqs, strict=True)
         )
 
     def roster_before(self, entry: AuditEntry) -> frozenset[str]:
@@ -227,11 +229,11 @@ def _members(
 
 def _judge(entry: AuditEntry, resolver: _Resolver) -> Judgement:
     if entry.action == FLEET_CREATE:
-        return Judgement(Verdict.valid())
+        return _VALID
     if entry.action == ADMIN_REMOVE:
         reason = resolver.removal_rejection(entry)
         if reason is None:
-            return Judgement(Verdict.valid())
+            return _VALID
         return Judgement(
             Verdict.invalid(reason),
             Problem(
@@ -264,4 +266,4 @@ def _judge(entry: AuditEntry, resolver: _Resolver) -> Judgement:
                     {"entries": [signed_evidence(entry.raw), signed_evidence(removal.raw)]},
                 ),
             )
-    return Judgement(Verdict.valid())
+    return _VALID
