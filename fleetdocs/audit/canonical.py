@@ -20,6 +20,9 @@ def parse_canonical(
     """Parse ``raw`` as a canonical JSON object or raise ``error`` naming ``what``."""
     if len(raw) > max_size:
         raise error(f"{what} is {len(raw)} bytes, more than the limit of {max_size}")
+    plain = _parse_plain(raw)
+    if plain is not None:
+        return plain
     try:
         obj = _DECODER.decode(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
@@ -33,6 +36,28 @@ def parse_canonical(
     if again != raw:
         raise error(f"{what} is not in canonical form (sorted keys, no spaces, no escapes)")
     return obj
+
+
+def _parse_plain(raw: bytes) -> dict[str, Any] | None:
+    """The object if ``raw`` is canonical as it stands; None if only re-encoding can tell.
+
+    In JSON without whitespace, backslashes and minus signs every token is spelled the
+    canonical way already (strings hold no escapes, and strict parsing rejects raw control
+    characters; no integer can be ``-0``; floats and constants are rejected), so only the
+    order and repetition of object keys are left open: if the keys of every object strictly
+    increase, re-encoding would give ``raw`` back. Checking that while parsing is cheaper
+    than re-encoding (parsing an entry takes ~20 % less). Whatever this does not accept (a
+    space in a name, any error) takes the full path, so results and error messages are the
+    same either way.
+    """
+    # find, not ``in``: bytes.__contains__ first tries the marker as an int and formats an error
+    if any(raw.find(marker) >= 0 for marker in _NOT_PLAIN):
+        return None
+    try:
+        obj = _SORTED_DECODER.decode(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return obj if isinstance(obj, dict) else None
 
 
 def is_hex(value: object, nbytes: int) -> bool:
@@ -59,8 +84,22 @@ def _reject_number(text: str) -> None:
     raise ValueError(f"non-integer number {text} is not allowed")
 
 
+def _sorted_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """The object of ``pairs``; raise ValueError unless its keys strictly increase."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs) or list(obj) != sorted(obj):
+        raise ValueError("keys not sorted or repeated")
+    return obj
+
+
 _DECODER = json.JSONDecoder(parse_float=_reject_number, parse_constant=_reject_number)
 """Built once: ``json.loads`` with options builds a new decoder per call (slow)."""
+_SORTED_DECODER = json.JSONDecoder(
+    parse_float=_reject_number, parse_constant=_reject_number, object_pairs_hook=_sorted_object
+)
+_NOT_PLAIN = (b" ", b"\t", b"\n", b"\r", b"\\", b"-")
+"""JSON whitespace, the escape character and the minus sign (for ``-0``): input holding any
+of them is checked by re-encoding."""
 
 
 def _first_line(exc: Exception) -> str:

@@ -172,10 +172,11 @@ class AuditLog:
         heads: dict[str, tuple[int, str]] = {}
         for entry in ordered:
             structural = structure.status[entry.hash]
-            if structural.is_valid and (entry.seq, entry.hash) > heads.get(entry.author, (-1, "")):
+            sound = structural.is_valid
+            if sound and (entry.seq, entry.hash) > heads.get(entry.author, (-1, "")):
                 heads[entry.author] = (entry.seq, entry.hash)
             fork = structure.fork_at.get(entry.author)
-            if not structural.is_valid:
+            if not sound:
                 verdicts[entry.hash] = structural
             elif fork is not None and entry.seq >= fork:
                 verdicts[entry.hash] = Verdict.invalid(
@@ -195,18 +196,20 @@ class AuditLog:
                         )
                     )
         outcome = judge_roster(candidates)
+        valid: list[AuditEntry] = []
         for entry in candidates:
             judgement = outcome.judgements[entry.hash]
             verdicts[entry.hash] = judgement.verdict
             if judgement.problem is not None:
                 problems.append(judgement.problem)
-        valid = tuple(e for e in candidates if verdicts[e.hash].is_valid)
+            if judgement.verdict.is_valid:
+                valid.append(entry)
         roster = Roster(admins=outcome.admins, coordinators=coordinators_from(valid))
         return Analysis(
             verdicts=dict(sorted(verdicts.items())),
             roster=roster,
             problems=tuple(sorted(problems, key=Problem.sort_key)),
-            valid=valid,
+            valid=tuple(valid),
             heads=dict(sorted(heads.items())),
         )
 
