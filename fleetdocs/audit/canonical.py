@@ -41,9 +41,9 @@ def parse_canonical(
 def _parse_plain(raw: bytes) -> dict[str, Any] | None:
     """The object if ``raw`` is canonical as it stands; None if only re-encoding can tell.
 
-    In JSON without whitespace, backslashes and minus signs every token is spelled the
-    canonical way already (strings hold no escapes, and strict parsing rejects raw control
-    characters; no integer can be ``-0``; floats and constants are rejected), so only the
+    In JSON without whitespace, backslashes and ``-0`` every token is spelled the canonical
+    way already (strings hold no escapes, and strict parsing rejects raw control characters;
+    other integers have one spelling; floats and constants are rejected), so only the
     order and repetition of object keys are left open: if the keys of every object strictly
     increase, re-encoding would give ``raw`` back. Checking that while parsing is cheaper
     than re-encoding (parsing an entry takes ~20 % less). Whatever this does not accept (a
@@ -97,9 +97,9 @@ _DECODER = json.JSONDecoder(parse_float=_reject_number, parse_constant=_reject_n
 _SORTED_DECODER = json.JSONDecoder(
     parse_float=_reject_number, parse_constant=_reject_number, object_pairs_hook=_sorted_object
 )
-_NOT_PLAIN = (b" ", b"\t", b"\n", b"\r", b"\\", b"-")
-"""JSON whitespace, the escape character and the minus sign (for ``-0``): input holding any
-of them is checked by re-encoding."""
+_NOT_PLAIN = (b" ", b"\t", b"\n", b"\r", b"\\", b"-0")
+"""JSON whitespace, the escape character and ``-0``: input holding any of them (even inside
+a string, as in a name) is checked by re-encoding."""
 
 
 def _first_line(exc: Exception) -> str:
