@@ -1,0 +1,59 @@
+"""Which peers a daemon adopts from the connections it sees.
+
+Coordinators and admins adopt every peer that reached them (a restarted or new principal);
+agents only refresh the peers their ticket and the fleet's published addresses named, so
+other agents met as gossip neighbours never become sync partners (docs/design.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from fleetdocs.scopes import ENROLL
+from fleetdocs.session import Session
+from tests.fleet.sessions import Homes, homes, small_fleet
+
+pytestmark = pytest.mark.net
+
+
+async def enrolled(h: Homes, name: str) -> Session:
+    invite = await h.op("A", "invite", role="agent")
+    session = await h.open(name)
+    await h.op(name, "agent.enroll", ticket=invite["ticket"])
+    return session
+
+
+async def reach(source: Session, target: Session) -> None:
+    """One finished sync of the shared enrollment namespace, started by `source`."""
+    replica = await source.scope(ENROLL)
+    with source.node.events.listen() as events:
+        await replica.sync([await target.node.addr()])
+        while True:
+            event = await asyncio.wait_for(events.get(), 10)
+            if event.kind == "sync_finished" and event.peer == target.identity.public_hex:
+                return
+
+
+def test_agents_do_not_adopt_other_agents_but_coordinators_adopt_new_peers(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with homes(tmp_path) as h:
+            await small_fleet(h)
+            await h["A"].learn_published_addresses()  # so invitations name the coordinators
+            x, y = await enrolled(h, "X"), await enrolled(h, "Y")
+            coordinator = h["C1"]
+            known_to_x = set(x.book.peers)
+            assert coordinator.identity.public in known_to_x, "the ticket named the coordinators"
+
+            await reach(y, x)
+            await reach(y, coordinator)
+            coordinator.book.peers.pop(y.identity.public, None)  # as if Y were new to C1
+            for session in (x, coordinator):
+                await session.refresh_peer_addrs()
+
+            assert y.identity.public not in x.book.peers, "an agent adopted another agent"
+            assert set(x.book.peers) == known_to_x
+            assert y.identity.public in coordinator.book.peers, "the coordinator learned Y"
+    asyncio.run(scenario())
