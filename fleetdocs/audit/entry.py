@@ -36,12 +36,14 @@ Dep = tuple[str, int, str]
 """A head of another author's chain: ``(author_hex, seq, entry_hash_hex)``."""
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class AuditEntry:
     """A parsed audit entry. Build with :func:`sign_entry` or :meth:`from_bytes` only.
 
     Equality and hashing go by the entry hash: two entries are the same iff their canonical
-    bytes are identical.
+    bytes are identical. Slots, no instance dict: a log holds one per entry, and at 100k
+    entries the smaller objects make verification measurably faster (memory, garbage
+    collection).
     """
 
     fleet: str | None
