@@ -206,7 +206,9 @@ class AuditLog:
                 valid.append(entry)
         roster = Roster(admins=outcome.admins, coordinators=coordinators_from(valid))
         return Analysis(
-            verdicts=dict(sorted(verdicts.items())),
+            # sorting the hashes, not (hash, verdict) pairs: cheaper, and no pair per entry
+            # for the garbage collector to carry through its generations
+            verdicts={entry_hash: verdicts[entry_hash] for entry_hash in sorted(verdicts)},
             roster=roster,
             problems=tuple(sorted(problems, key=Problem.sort_key)),
             valid=tuple(valid),
