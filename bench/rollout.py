@@ -25,9 +25,9 @@ from tests.fleet.nix_closures import NIX_CONFIG, build_configuration
 
 ROLLOUT_TIMEOUT = 300.0
 POLL_INTERVAL = 1.0
-LIMIT = ("sync interval (1 s) and gossip, then per agent: closure download, NAR unpack with "
-         "narHash checks, activation, health check and the coordinator confirmation; "
-         "N daemons share 2 cores")
+LIMIT = ("gossip, then per agent: closure download, NAR unpack with narHash checks, activation, "
+         "health check, the coordinator confirmation and the report reaching the admin; "
+         "N+2 daemons share 2 cores")
 
 
 def run(agent_counts: tuple[int, ...], payload_kib: int = 1024) -> list[Result]:
