@@ -215,7 +215,6 @@ async def write_status(session: Session, **changes: Any) -> None:
     await report.put(report_key("status"), canonical_bytes(status))
 
 
-
 DEFAULT_CONFIRM_TIMEOUT = 120.0
 
 

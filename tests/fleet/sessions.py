@@ -6,6 +6,7 @@ itself is not under test; operations run exactly as the CLI or daemon would run 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import fleetdocs.roles  # noqa: F401  (registers operations)
 from fleetdocs.home import Home
+from fleetdocs.net.node import Replica
 from fleetdocs.ops import dispatch
 from fleetdocs.session import Session, open_session
 
@@ -50,3 +52,14 @@ async def small_fleet(h: Homes) -> None:
     for name, role in (("B", "admin"), ("C1", "coordinator"), ("C2", "coordinator")):
         invite = await h.op("A", "invite", role=role, key=h[name].identity.public_hex)
         await h.op(name, "join", ticket=invite["ticket"])
+
+
+async def sync_once(session: Session, replica: Replica, peer: Session, timeout: float = 10) -> None:
+    """One finished sync of `session`'s `replica` with `peer`, started by `session`."""
+    with session.node.events.listen() as events:
+        await replica.sync([await peer.node.addr()])
+        async with asyncio.timeout(timeout):
+            while True:
+                event = await events.get()
+                if event.kind == "sync_finished" and event.peer == peer.identity.public_hex:
+                    return

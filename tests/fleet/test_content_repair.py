@@ -20,16 +20,9 @@ from fleetdocs.daemon import AwaitedContent, pump_events, repair_content
 from fleetdocs.net.blobs import BlobStore
 from fleetdocs.net.node import ReplicaEvent
 from fleetdocs.scopes import CONTROL
-from tests.fleet.sessions import homes, small_fleet
+from tests.fleet.sessions import homes, small_fleet, sync_once
 
 pytestmark = pytest.mark.net
-
-
-async def synced_with(replica_owner_events: asyncio.Queue[ReplicaEvent], peer: str) -> None:
-    while True:
-        event = await replica_owner_events.get()
-        if event.kind == "sync_finished" and event.peer == peer:
-            return
 
 
 def test_content_missing_at_arrival_is_fetched_from_its_author_before_any_scan(
@@ -54,9 +47,7 @@ def test_content_missing_at_arrival_is_fetched_from_its_author_before_any_scan(
             await replica._doc.leave()
             author = await h["B"].scope(CONTROL)
             await author.put(b"note\x00", value)
-            with h["C1"].node.events.listen() as events:
-                await relay.sync([await h["B"].node.addr()])
-                await asyncio.wait_for(synced_with(events, h["B"].identity.public_hex), 10)
+            await sync_once(h["C1"], relay, h["B"])
             assert [blob] == [b for b, _ in await relay.missing_content()]
             await author._doc.leave()
 
@@ -64,9 +55,7 @@ def test_content_missing_at_arrival_is_fetched_from_its_author_before_any_scan(
             tasks = [asyncio.create_task(pump_events(admin, wake, awaited)),
                      asyncio.create_task(repair_content(admin, wake, awaited))]
             try:
-                with admin.node.events.listen() as events:
-                    await replica.sync([await h["C1"].node.addr()])  # from the relay only
-                    await asyncio.wait_for(synced_with(events, h["C1"].identity.public_hex), 10)
+                await sync_once(admin, replica, h["C1"])  # from the relay only
                 admin_blobs = BlobStore(admin.node)
                 assert [blob] == [b for b, _ in await replica.missing_content()], \
                     "the entry arrived without its content"

@@ -14,7 +14,7 @@ import pytest
 
 from fleetdocs.scopes import ENROLL
 from fleetdocs.session import Session
-from tests.fleet.sessions import Homes, homes, small_fleet
+from tests.fleet.sessions import Homes, homes, small_fleet, sync_once
 
 pytestmark = pytest.mark.net
 
@@ -24,17 +24,6 @@ async def enrolled(h: Homes, name: str) -> Session:
     session = await h.open(name)
     await h.op(name, "agent.enroll", ticket=invite["ticket"])
     return session
-
-
-async def reach(source: Session, target: Session) -> None:
-    """One finished sync of the shared enrollment namespace, started by `source`."""
-    replica = await source.scope(ENROLL)
-    with source.node.events.listen() as events:
-        await replica.sync([await target.node.addr()])
-        while True:
-            event = await asyncio.wait_for(events.get(), 10)
-            if event.kind == "sync_finished" and event.peer == target.identity.public_hex:
-                return
 
 
 def test_agents_do_not_adopt_other_agents_but_coordinators_adopt_new_peers(tmp_path: Path) -> None:
@@ -47,8 +36,9 @@ def test_agents_do_not_adopt_other_agents_but_coordinators_adopt_new_peers(tmp_p
             known_to_x = set(x.book.peers)
             assert coordinator.identity.public in known_to_x, "the ticket named the coordinators"
 
-            await reach(y, x)
-            await reach(y, coordinator)
+            enrollments = await y.scope(ENROLL)
+            await sync_once(y, enrollments, x)
+            await sync_once(y, enrollments, coordinator)
             coordinator.book.peers.pop(y.identity.public, None)  # as if Y were new to C1
             for session in (x, coordinator):
                 await session.refresh_peer_addrs()

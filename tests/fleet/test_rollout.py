@@ -60,7 +60,10 @@ def in_flight(fleet: Fleet, home: str) -> set[tuple[str, str]]:
     """(blob, peer) attempts asked for and not yet answered."""
     asked: set[tuple[str, str]] = set()
     for blob, peer, outcome in blob_attempts(fleet, home):
-        (asked.add if outcome == "asking" else asked.discard)((blob, peer))
+        if outcome == "asking":
+            asked.add((blob, peer))
+        else:
+            asked.discard((blob, peer))
     return asked
 
 
