@@ -47,6 +47,7 @@ ROUND_PAUSE = 1.0
 END_GRACE = 1.0
 _BLOB_HASH = re.compile(r"[0-9a-f]{64}")
 _READ_CHUNK = 1 << 20
+NONCOMPLIANT_REMOTE = "Remote behaved in a non-compliant way"
 
 
 class BlobError(NetError):
@@ -286,6 +287,17 @@ class _AddWatcher(iroh.AddCallback):
             self.error = progress.as_abort().error
 
 
+def describe_abort(error: str) -> str:
+    """Why a download aborted, in an operator's words where iroh's are too generic.
+
+    iroh-blobs reports content that fails BLAKE3 verification as a "non-compliant" remote
+    (the same error covers QUIC protocol violations, which honest iroh peers do not commit).
+    """
+    if error == NONCOMPLIANT_REMOTE:
+        return f"sent bytes that do not match the hash, or broke the protocol (iroh: {error})"
+    return f"aborted: {error}"
+
+
 class _DownloadWatcher(iroh.DownloadCallback):
     """Turns download events into byte progress, an end marker and an activity signal."""
 
@@ -310,7 +322,7 @@ class _DownloadWatcher(iroh.DownloadCallback):
             self.ended = True
         elif kind == iroh.DownloadProgressType.ABORT:
             self.ended = True
-            self.abort = f"aborted: {progress.as_abort().error}"
+            self.abort = describe_abort(progress.as_abort().error)
 
     def _report(self, done: int) -> None:
         if self._progress is not None:

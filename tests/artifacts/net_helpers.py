@@ -6,6 +6,7 @@ binds to 127.0.0.1 and syncs every second.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -18,8 +19,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import iroh
+from iroh import iroh_ffi
+
 from fleetdocs.identity import Identity
 from fleetdocs.net.node import FleetNode, running_node
+from fleetdocs.net.tickets import PeerAddr
 
 NET_ENV = {"FLEETDOCS_BIND_HOST": "127.0.0.1", "FLEETDOCS_SYNC_INTERVAL": "1",
            "FLEETDOCS_BLOB_STALL_TIMEOUT": "2"}
@@ -105,3 +110,58 @@ def corrupt_store_copy(store: Path, blob: str) -> None:
     data = bytearray(data_file.read_bytes())
     data[len(data) // 2] ^= 0xFF
     data_file.write_bytes(bytes(data))
+
+
+BLOBS_ALPN = b"/iroh-bytes/4"
+
+
+class _LyingBlobHandler:
+    """Answers every blob request with `size` bytes that are not the requested blob."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.served = 0
+
+    async def accept(self, conn: Any) -> None:
+        stream = await conn.accept_bi()
+        await stream.recv().read_to_end(64 * 1024)
+        # A blob of one chunk group (<= 16 KiB) is sent as its length and its bytes, with no
+        # tree nodes: the receiver can only find out by hashing what arrived.
+        send = stream.send()
+        await send.write_all(self.size.to_bytes(8, "little") + b"\xa5" * self.size)
+        await send.finish()
+        self.served += 1
+
+    async def shutdown(self) -> None:
+        return None
+
+
+class _LyingBlobProtocol:
+    def __init__(self, handler: _LyingBlobHandler) -> None:
+        self.handler = handler
+
+    def create(self, endpoint: Any) -> _LyingBlobHandler:
+        return self.handler
+
+
+@contextlib.asynccontextmanager
+async def lying_blob_provider(root: Path, size: int
+                              ) -> AsyncIterator[tuple[PeerAddr, _LyingBlobHandler]]:
+    """A real iroh node on loopback whose blob protocol serves wrong bytes for any hash.
+
+    It replaces iroh's own provider (the router keeps the last handler per ALPN), so to its
+    peers it is an ordinary node that claims every blob and lies about the content.
+    """
+    iroh_ffi.uniffi_set_event_loop(asyncio.get_running_loop())  # type: ignore[arg-type]
+    identity = Identity.generate()
+    handler = _LyingBlobHandler(size)
+    root.mkdir(parents=True, exist_ok=True)
+    options = iroh.NodeOptions(node_discovery=iroh.NodeDiscoveryConfig.NONE,
+                               ipv4_addr="127.0.0.1:0", secret_key=identity.seed,
+                               protocols={BLOBS_ALPN: _LyingBlobProtocol(handler)})
+    node = await iroh.Iroh.persistent_with_options(str(root), options)
+    try:
+        addrs = (await node.net().node_addr()).direct_addresses()
+        yield PeerAddr(identity.public, tuple(addrs)), handler
+    finally:
+        await node.node().shutdown()

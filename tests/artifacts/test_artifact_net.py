@@ -19,7 +19,14 @@ import pytest
 from artifact_helpers import nix_dump, requires_nix
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from net_helpers import NET_ENV, Homes, blob_nodes, corrupt_store_copy, random_file
+from net_helpers import (
+    NET_ENV,
+    Homes,
+    blob_nodes,
+    corrupt_store_copy,
+    lying_blob_provider,
+    random_file,
+)
 
 import fleetdocs.roles  # noqa: F401  (registers the operations)
 from fleetdocs.artifacts.closure import stage_path
@@ -119,7 +126,7 @@ def test_download_moves_on_when_the_first_peer_is_down(tmp_path: Path) -> None:
     run(scenario())
 
 
-def test_a_peer_serving_bytes_that_do_not_match_the_hash_is_rejected(tmp_path: Path) -> None:
+def test_a_peer_whose_stored_copy_is_corrupt_is_passed_over(tmp_path: Path) -> None:
     source = random_file(tmp_path / "blob", BLOB_SIZE, seed=3)
     blob = file_blake3(source)
 
@@ -133,6 +140,28 @@ def test_a_peer_serving_bytes_that_do_not_match_the_hash_is_rejected(tmp_path: P
                 await store.download(blob, [await corrupt.addr()], rounds=1)
             assert not await store.has(blob)
             assert await store.download(blob, [await corrupt.addr(), await honest.addr()]) == \
+                honest.identity.public_hex
+            assert file_blake3(await store.export(blob, tmp_path / "good")) == blob
+
+    run(scenario())
+
+
+def test_bytes_that_do_not_match_the_hash_on_the_wire_are_rejected(tmp_path: Path) -> None:
+    """A peer that lies on purpose (not a corrupted store, which iroh refuses to serve)."""
+    source = random_file(tmp_path / "blob", 8 * 1024, seed=7)
+    blob = file_blake3(source)
+
+    async def scenario() -> None:
+        async with blob_nodes(tmp_path, 2) as (honest, fetcher), \
+                lying_blob_provider(tmp_path / "liar", 8 * 1024) as (liar, lies):
+            await BlobStore(honest).add_file(source, blob)
+            store = BlobStore(fetcher, stall_timeout=2)
+            with pytest.raises(BlobUnavailableError,
+                               match=f"{liar.node_id_hex[:12]}…: sent bytes that do not match"):
+                await store.download(blob, [liar], rounds=1)
+            assert lies.served == 1, "the liar answered; its bytes were refused"
+            assert not await store.has(blob)
+            assert await store.download(blob, [liar, await honest.addr()]) == \
                 honest.identity.public_hex
             assert file_blake3(await store.export(blob, tmp_path / "good")) == blob
 

@@ -1,32 +1,38 @@
 """Attacks on agents, each refused and visible (issue 6), with real nodes in one process.
 
-- an unapproved or rejected device gets no scopes;
+- an unapproved or rejected device gets no scopes, and admins see it pending or rejected;
 - a grant forged by another ticket holder cannot redirect an agent;
 - a coordinator re-serving an older valid assignment (replay) is refused and reported;
 - an assignment signed by a removed admin is refused and reported;
-- a report written by anyone but the agent (even with the leaked secret) is ignored.
+- a report written by anyone but the agent (even with the leaked secret) is ignored;
+- an artifact whose bytes do not match its hash is not applied, and the agent says why.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from fleetdocs.artifacts.closure import stage_file
 from fleetdocs.audit import actions, next_entry
 from fleetdocs.enrollment import seal_grant
 from fleetdocs.ledger import Ledger, now_us
+from fleetdocs.net.blobs import BlobStore
 from fleetdocs.reports import read_report
 from fleetdocs.roles.agent import AgentRole, agent_state
 from fleetdocs.roles.coordinator import CoordinatorRole
 from fleetdocs.scopes import DESIRED, ENROLL, REPORT, desired_entry_key, grant_key, report_scope
+from tests.artifacts.net_helpers import lying_blob_provider
 from tests.fleet.sessions import Homes, homes, small_fleet
 
 pytestmark = pytest.mark.net
 ARTIFACT = "ab" * 32
+PAYLOAD_SIZE = 8 * 1024
 
 
 def run(factory: Any) -> Any:
@@ -65,6 +71,18 @@ def test_unapproved_and_rejected_devices_get_no_scopes(tmp_path: Path) -> None:
                 assert DESIRED not in h[name].config.scopes
             enroll_c1 = await h["C1"].scope(ENROLL)
             assert not await enroll_c1.entries(grant_key(rejected))
+            # Visible to admins: U waits in `enroll list`, R is listed rejected, and the
+            # rejection is an audit entry.
+            unapproved = h["U"].identity.public_hex
+            pending = await h.op("A", "enroll.list")
+            assert [row["agent"] for row in pending["requests"]] == [unapproved]
+            every = await h.op("A", "enroll.list", all_requests=True)
+            assert {row["agent"]: row["status"] for row in every["requests"]} == {
+                unapproved: "pending", rejected: "rejected"}
+            audit = await h.op("A", "audit.log")
+            assert [(row["action"], row["status"]) for row in audit
+                    if row["args"].get("agent") in (unapproved, rejected)] == [
+                (actions.ENROLL_REJECT, "valid")]
     run(scenario)
 
 
@@ -203,4 +221,38 @@ def test_other_ticket_holders_cannot_read_an_agents_report_namespace(tmp_path: P
             # Admins open it with the fleet's enrollment key and record it in the approval.
             entry = await h.op("A", "enroll.approve", agent=victim)
             assert entry["args"]["report_ns"] == report_ns
+    run(scenario)
+
+
+def test_an_artifact_whose_bytes_do_not_match_its_hash_is_refused_and_reported(
+        tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with homes(tmp_path) as h, \
+                lying_blob_provider(tmp_path / "liar", PAYLOAD_SIZE) as (liar, lies):
+            await small_fleet(h)
+            agent = await enroll(h, "X")
+            await h.op("A", "enroll.approve", agent=agent)
+            payload = tmp_path / "payload"
+            payload.write_bytes(os.urandom(PAYLOAD_SIZE))
+            staged = stage_file(payload)
+            added = await h.op("A", "artifact.add", manifest=staged.manifest_bytes.decode(),
+                               blobs={blob: str(path) for blob, path in staged.blobs.items()})
+            # The only peer offering the bytes is one that lies about them.
+            (blob,) = staged.blobs
+            assert await BlobStore(h["A"].node).delete(blob)
+            await h["X"].learn_peers([liar])
+            await h.op("A", "assign", artifact=added["artifact"], agents=[agent])
+            await grant_picked_up(h, "X")
+            await AgentRole(h["X"]).reconcile(h["X"])
+            assert lies.served >= 1, "the liar was asked and answered"
+            state = agent_state(h["X"])
+            assert state.get("current") is None, "nothing was activated"
+            assert not await BlobStore(h["X"].node).has(blob)
+            error = state["status"]["last_error"]
+            assert state["status"]["phase"] == "failed"
+            assert f"{liar.node_id_hex[:12]}…: sent bytes that do not match the hash" in error
+            await h["A"].sync_and_wait(5)
+            await h["A"].repair_missing_content()
+            report = await read_report(h["A"], report_scope(agent), agent)
+            assert report.status is not None and report.status["last_error"] == error
     run(scenario)
