@@ -95,38 +95,55 @@ class Session:
         it returns as soon as one of those peers has synced, and keeps retrying them after
         failed rounds until `timeout`: one failed round is no proof of unreachability (with
         25 agents, one rolled back reporting its only coordinator unreachable while that
-        coordinator was busy serving the others).
+        coordinator was busy serving the others). It never takes longer than `timeout`,
+        even if iroh is slow to accept the requests themselves.
         """
         done: set[str] = set()
-        failed: set[str] = set()
+        failures: dict[str, str] = {}
+        retried = any_of or set()
         deadline = time.monotonic() + timeout
         with self.node.events.listen() as events:
             next_round = 0.0
             while (remaining := deadline - time.monotonic()) > 0:
-                waiting = [p for p in self.book.addrs() if p.node_id.hex() not in done | failed]
+                waiting = [p for p in self.book.addrs() if p.node_id_hex not in done
+                           and (p.node_id_hex in retried or p.node_id_hex not in failures)]
                 if not waiting:
                     break
                 if time.monotonic() >= next_round:
-                    for replica in await self.replicas():
-                        await replica.sync(waiting)
+                    if not await self._start_rounds(waiting, remaining):
+                        break
                     next_round = time.monotonic() + RETRY
-                pause = min(remaining, max(0.01, next_round - time.monotonic()))
+                pause = min(deadline - time.monotonic(), max(0.01, next_round - time.monotonic()))
                 try:
-                    event = await asyncio.wait_for(events.get(), pause)
+                    event = await asyncio.wait_for(events.get(), max(0.0, pause))
                 except TimeoutError:
                     continue
                 self.note_event(event)
-                if event.kind == "sync_failed" and event.peer and event.peer not in (any_of or ()):
-                    failed.add(event.peer)
+                if event.kind == "sync_failed" and event.peer:
+                    failures[event.peer] = event.error or "failed"
                 if event.kind == "sync_finished" and event.peer:
                     done.add(event.peer)
-                    failed.discard(event.peer)
+                    failures.pop(event.peer, None)
                     await self.learn_published_addresses()
                     if any_of is not None and event.peer in any_of:
                         break
+        if any_of and not done & any_of:
+            log.info("none of %s synced within %g s (%s)", sorted(p[:12] for p in any_of), timeout,
+                     "; ".join(f"{p[:12]}…: {failures.get(p, 'no answer')}" for p in sorted(any_of)))
         self.last_sync = time.time()
         self.book.save()
         return done
+
+    async def _start_rounds(self, peers: list[PeerAddr], within: float) -> bool:
+        """Ask iroh to sync every replica with `peers`; False if it did not take them in time."""
+        try:
+            async with asyncio.timeout(within):
+                for replica in await self.replicas():
+                    await replica.sync(peers)
+        except TimeoutError:
+            log.warning("iroh did not start sync rounds within %g s", within)
+            return False
+        return True
 
     def note_event(self, event: ReplicaEvent) -> None:
         if event.kind == "sync_finished" and event.peer:

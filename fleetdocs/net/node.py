@@ -51,6 +51,7 @@ class ReplicaEvent:
     # insert_remote whose content is not here yet: (content hash, author id); content_ready:
     # (the hash that arrived, None).
     content: tuple[str, str | None] | None = None
+    error: str | None = None  # why a sync failed
 
 
 class EventFeed:
@@ -88,13 +89,13 @@ class _Enqueue(iroh.SubscribeCallback):
 
     async def event(self, event: iroh.LiveEvent) -> None:
         kind = event.type()
-        name, peer = kind.name.lower(), None
+        name, peer, error = kind.name.lower(), None, None
         content: tuple[str, str | None] | None = None
         if kind == iroh.LiveEventType.SYNC_FINISHED:
             finished = event.as_sync_finished()
             peer = finished.peer.to_bytes().hex()
             if finished.result is not None:  # e.g. "Failed to establish connection"
-                name = "sync_failed"
+                name, error = "sync_failed", finished.result
         elif kind == iroh.LiveEventType.INSERT_REMOTE:
             insert = event.as_insert_remote()
             peer = insert._from.to_bytes().hex()
@@ -102,7 +103,7 @@ class _Enqueue(iroh.SubscribeCallback):
                 content = (insert.entry.content_hash().to_hex(), str(insert.entry.author()))
         elif kind == iroh.LiveEventType.CONTENT_READY:
             content = (event.as_content_ready().to_hex(), None)
-        self.feed.publish(ReplicaEvent(self.namespace_id, name, peer, content))
+        self.feed.publish(ReplicaEvent(self.namespace_id, name, peer, content, error))
 
 
 class Replica:
