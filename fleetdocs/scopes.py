@@ -128,6 +128,12 @@ def report_scope(agent_hex: str) -> str:
     return f"{REPORT}:{agent_hex}"
 
 
+def scope_agent(name: str) -> str | None:
+    """The agent a per-agent scope name (`desired:<id>`, `report:<id>`) belongs to, else None."""
+    kind, separator, agent = name.partition(":")
+    return agent if separator and kind in (DESIRED, REPORT) else None
+
+
 def desired_secret(fleet_secret: bytes, agent_id: bytes) -> bytes:
     """The Write secret of an agent's desired-state namespace.
 

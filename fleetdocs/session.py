@@ -22,7 +22,7 @@ from fleetdocs.net.addressbook import AddressBook
 from fleetdocs.net.blobs import BlobError, BlobStore
 from fleetdocs.net.node import FleetNode, Replica, ReplicaEvent, running_node
 from fleetdocs.net.tickets import Capability, PeerAddr
-from fleetdocs.scopes import ADDRESS_SCOPES, addr_key, author_may_write, parse_key
+from fleetdocs.scopes import ADDRESS_SCOPES, addr_key, author_may_write, parse_key, scope_agent
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,8 @@ class Session:
 
     async def adopt_scope(self, name: str, capability: Capability) -> Replica:
         """Import a capability and remember it under `name` in the home's config."""
-        replica = await self.node.import_capability(capability, self.book.addrs())
+        replica = await self.node.import_capability(capability,
+                                                    self.peers_for(name, self.book.addrs()))
         self.config.scopes[name] = capability.namespace_id.hex()
         self.save_config()
         return replica
@@ -78,11 +79,26 @@ class Session:
     async def replicas(self) -> list[Replica]:
         return [await self.node.replica(bytes.fromhex(ns)) for ns in self.config.scopes.values()]
 
+    def peers_for(self, scope: str, peers: Iterable[PeerAddr]) -> list[PeerAddr]:
+        """The peers worth syncing `scope` with: of the agents, only the one it belongs to.
+
+        Agents hold their own scopes and `enroll`, which they sync themselves. Syncing every
+        replica with every peer made an admin's or coordinator's work grow with the square of
+        the fleet: each agent was asked, every interval, for every other agent's namespaces.
+        """
+        owner = scope_agent(scope)
+        return [peer for peer in peers
+                if self.book.role_of(peer.node_id) != "agent" or peer.node_id_hex == owner]
+
+    async def sync_replicas(self, peers: list[PeerAddr]) -> None:
+        """Start a round of every replica with those of `peers` that hold it."""
+        for scope, namespace in list(self.config.scopes.items()):
+            replica = await self.node.replica(bytes.fromhex(namespace))
+            await replica.sync(self.peers_for(scope, peers))
+
     async def sync_all(self) -> None:
-        """One anti-entropy round: reconcile every replica with every known peer."""
-        peers = self.book.addrs()
-        for replica in await self.replicas():
-            await replica.sync(peers)
+        """One anti-entropy round: reconcile every replica with every known peer holding it."""
+        await self.sync_replicas(self.book.addrs())
         self.last_sync = time.time()
 
     async def sync_and_wait(self, timeout: float, *, any_of: set[str] | None = None) -> set[str]:
@@ -138,8 +154,7 @@ class Session:
         """Ask iroh to sync every replica with `peers`; False if it did not take them in time."""
         try:
             async with asyncio.timeout(within):
-                for replica in await self.replicas():
-                    await replica.sync(peers)
+                await self.sync_replicas(peers)
         except TimeoutError:
             log.warning("iroh did not start sync rounds within %g s", within)
             return False

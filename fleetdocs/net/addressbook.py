@@ -61,5 +61,9 @@ class AddressBook:
     def addrs(self) -> list[PeerAddr]:
         return [record.addr for record in self.peers.values()]
 
+    def role_of(self, node_id: bytes) -> str | None:
+        record = self.peers.get(node_id)
+        return record.role if record else None
+
     def save(self) -> None:
         write_private_json(self.path, [r.to_json() for r in self.peers.values()])

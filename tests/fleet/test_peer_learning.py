@@ -1,18 +1,21 @@
-"""Which peers a daemon adopts from the connections it sees.
+"""Which peers a daemon adopts from the connections it sees, and syncs each replica with.
 
 Coordinators and admins adopt every peer that reached them (a restarted or new principal);
 agents only refresh the peers their ticket and the fleet's published addresses named, so
-other agents met as gossip neighbours never become sync partners (docs/design.md).
+other agents met as gossip neighbours never become sync partners (docs/design.md). An
+agent's own namespaces are synced with that agent only, never offered to the others.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import pytest
 
-from fleetdocs.scopes import ENROLL
+from fleetdocs.roles.coordinator import CoordinatorRole
+from fleetdocs.scopes import ENROLL, report_scope
 from fleetdocs.session import Session
 from tests.fleet.sessions import Homes, homes, small_fleet, sync_once
 
@@ -46,4 +49,39 @@ def test_agents_do_not_adopt_other_agents_but_coordinators_adopt_new_peers(tmp_p
             assert y.identity.public not in x.book.peers, "an agent adopted another agent"
             assert set(x.book.peers) == known_to_x
             assert y.identity.public in coordinator.book.peers, "the coordinator learned Y"
+    asyncio.run(scenario())
+
+
+def test_each_agents_namespace_is_synced_with_that_agent_and_no_other(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with homes(tmp_path) as h:
+            await small_fleet(h)
+            await h["A"].learn_published_addresses()
+            agents = [await enrolled(h, "X"), await enrolled(h, "Y")]
+            await h["A"].sync_and_wait(5)
+            for agent in agents:
+                await h.op("A", "enroll.approve", agent=agent.identity.public_hex)
+            coordinator = h["C1"]
+            await coordinator.sync_and_wait(5)
+            await CoordinatorRole(coordinator).reconcile(coordinator)
+            for agent in agents:
+                await coordinator.learn_peers([await agent.node.addr()], role="agent")
+            report = {agent.identity.public_hex:
+                      coordinator.config.scopes[report_scope(agent.identity.public_hex)]
+                      for agent in agents}
+
+            rounds: set[tuple[str, str]] = set()
+            with coordinator.node.events.listen() as events:
+                await coordinator.sync_all()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(3):
+                        while True:
+                            event = await events.get()
+                            if event.kind in ("sync_finished", "sync_failed") and event.peer:
+                                rounds.add((event.namespace_id, event.peer))
+
+            for owner, namespace in report.items():
+                assert (namespace, owner) in rounds, "synced with the agent it belongs to"
+                others = {peer for ns, peer in rounds if ns == namespace} & set(report) - {owner}
+                assert not others, f"{owner[:12]}…'s report was offered to other agents"
     asyncio.run(scenario())
