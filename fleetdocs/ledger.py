@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import blake3
 
@@ -65,6 +66,11 @@ class WitnessStore:
             self.seen[_digest(raw)] = raw
 
 
+# Entries whose signatures a session already checked: daemons re-read the log on every
+# change and each CLI request through the daemon reads it again.
+_VERIFIED: WeakKeyDictionary[Session, dict[str, AuditEntry]] = WeakKeyDictionary()
+
+
 def _digest(raw: bytes) -> str:
     return blake3.blake3(raw).hexdigest()
 
@@ -84,7 +90,7 @@ class Ledger:
 
     async def read(self) -> LedgerView:
         control = await self.session.scope(CONTROL)
-        log = AuditLog(self.fleet_id)
+        log = AuditLog(self.fleet_id, verified=_VERIFIED.setdefault(self.session, {}))
         problems: list[Problem] = []
         present: set[tuple[str, int]] = set()
         accepted: list[bytes] = []

@@ -63,9 +63,13 @@ class AuditLog:
     instead of making entries pending (see :func:`fleetdocs.audit.agent.verify_in_roster`).
     """
 
-    def __init__(self, fleet_id: str, *, sparse: bool = False) -> None:
+    def __init__(self, fleet_id: str, *, sparse: bool = False,
+                 verified: dict[str, AuditEntry] | None = None) -> None:
         self.fleet_id = fleet_id
         self.sparse = sparse
+        # Entries whose signature an earlier log already checked, by hash (shared between
+        # the logs a long-lived reader rebuilds on every change; signatures were most of it).
+        self._verified = verified if verified is not None else {}
         self._raw: dict[str, bytes] = {}
         self._members: dict[str, AuditEntry] = {}
         self._rejected: dict[str, Verdict] = {}
@@ -79,15 +83,18 @@ class AuditLog:
             return digest
         self._raw[digest] = bytes(raw)
         self._analysis = None
-        try:
-            entry = AuditEntry.from_hashed_bytes(raw, digest)
-            entry.verify_signature()
-        except EntryFormatError as exc:
-            self._reject(digest, ProblemKind.MALFORMED, str(exc), raw)
-            return digest
-        except SignatureError as exc:
-            self._reject(digest, ProblemKind.BAD_SIGNATURE, str(exc), raw)
-            return digest
+        entry = self._verified.get(digest)
+        if entry is None:
+            try:
+                entry = AuditEntry.from_hashed_bytes(raw, digest)
+                entry.verify_signature()
+            except EntryFormatError as exc:
+                self._reject(digest, ProblemKind.MALFORMED, str(exc), raw)
+                return digest
+            except SignatureError as exc:
+                self._reject(digest, ProblemKind.BAD_SIGNATURE, str(exc), raw)
+                return digest
+            self._verified[digest] = entry
         foreign = self._foreign_reason(entry)
         if foreign is not None:
             self._reject(digest, ProblemKind.FOREIGN_FLEET, foreign, raw)

@@ -60,6 +60,7 @@ class CoordinatorRole:
         self.ledger = Ledger(session)
         self.published_heads: dict[str, tuple[int, str]] | None = None
         self.served: dict[str, set[str]] = {}
+        self.granted: set[str] = set()
 
     async def reconcile(self, session: Session) -> None:
         view = await self.ledger.read()
@@ -104,6 +105,8 @@ class CoordinatorRole:
     async def _grant(self, session: Session, view: LedgerView, agent: str) -> None:
         """Hand the agent its approval and the roster, sealed to it: the approval (admin-signed)
         names its desired namespace, so a grant by anyone else cannot redirect the agent."""
+        if agent in self.granted:
+            return
         enroll = await session.scope(ENROLL)
         key = grant_key(agent)
         mine = [e for e in await enroll.entries(key) if e.author == session.identity.public]
@@ -113,3 +116,4 @@ class CoordinatorRole:
             approval = view.log.raw(view.state.agents[agent].decided_in).hex()
             grant = {"approval": approval, "roster": roster}
             await enroll.put(key, seal_grant(bytes.fromhex(agent), grant))
+        self.granted.add(agent)

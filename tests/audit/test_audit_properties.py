@@ -11,7 +11,7 @@ from audit_fixtures import Scenario, body_of, key, meta_args, pub, resign, sign_
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fleetdocs.audit import AuditLog, in_past, order_key
+from fleetdocs.audit import AuditEntry, AuditLog, in_past, order_key
 from fleetdocs.state import fold
 
 PEOPLE = [key(i) for i in range(4)]
@@ -93,6 +93,25 @@ def test_any_order_duplication_or_partition_yields_the_same_judgement(
         log.observe_all(data.draw(st.permutations(raws)))
         assert log.analysis == expected
         assert fold(log) == expected_state
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(admins=st.integers(0, 3), ops=_ops, data=st.data())
+def test_logs_reusing_checked_signatures_judge_like_fresh_ones(
+    admins: int, ops: list[tuple[int | str, ...]], data: st.DataObject
+) -> None:
+    """As a daemon rebuilds its log on every change, reusing the signatures it checked."""
+    scenario, raws = _history(admins, ops)
+    flipped = [raw[:-2] + bytes([raw[-2] ^ 1]) + raw[-1:] for raw in raws[:2]]  # bad signatures
+    verified: dict[str, AuditEntry] = {}
+    for _ in range(3):
+        seen = data.draw(st.lists(st.sampled_from(raws + flipped)))
+        reused = AuditLog(scenario.fleet_id, verified=verified)
+        reused.observe_all(seen)
+        assert reused.analysis == _log(scenario.fleet_id, seen).analysis
+    foreign = AuditLog("ab" * 32, verified=verified)  # another fleet, the same checked entries
+    foreign.observe_all(raws)
+    assert foreign.analysis == _log("ab" * 32, raws).analysis
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
