@@ -36,7 +36,7 @@ async def until(session: Session, check: Callable[[], Awaitable[bool]], timeout:
             try:
                 await asyncio.wait_for(events.get(), min(remaining, sync_interval()))
             except TimeoutError:
-                await session.sync_all()
+                await session.anti_entropy()
                 continue
             await asyncio.sleep(DEBOUNCE)  # a sync delivers entries in bursts: check once per burst
             drain(events)

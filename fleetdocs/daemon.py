@@ -76,10 +76,7 @@ async def run_daemon(home: Home) -> None:
 
 async def _anti_entropy(session: Session, wake: asyncio.Event) -> None:
     while True:
-        await session.refresh_peer_addrs()
-        await session.learn_published_addresses()
-        await session.sync_all()
-        session.book.save()
+        await session.anti_entropy()
         wake.set()
         await asyncio.sleep(sync_interval())
 

@@ -97,9 +97,21 @@ class Session:
             await replica.sync(self.peers_for(scope, peers))
 
     async def sync_all(self) -> None:
-        """One anti-entropy round: reconcile every replica with every known peer holding it."""
+        """Reconcile every replica with every known peer holding it."""
         await self.sync_replicas(self.book.addrs())
         self.last_sync = time.time()
+
+    async def anti_entropy(self) -> None:
+        """One round as a daemon runs it each interval: learn who is where, then sync all.
+
+        Learning comes first: an agent's ticket may name only the admin that invited it,
+        and it finds the coordinators serving its desired state in their published
+        addresses; without them it would wait for a coordinator to reach it.
+        """
+        await self.refresh_peer_addrs()
+        await self.learn_published_addresses()
+        await self.sync_all()
+        self.book.save()
 
     async def sync_and_wait(self, timeout: float, *, any_of: set[str] | None = None) -> set[str]:
         """Sync now and wait until every known peer finished a round (or `timeout`).
