@@ -15,7 +15,15 @@ from typing import Any
 
 
 class BenchError(RuntimeError):
-    """A benchmark could not produce its figure (a step failed or never converged)."""
+    """A benchmark could not produce its figure (a step failed or never converged).
+
+    `results` are the figures it did produce before failing (and any row describing the
+    failure itself); they are recorded like any others.
+    """
+
+    def __init__(self, message: str, results: Sequence[Result] = ()) -> None:
+        super().__init__(message)
+        self.results = list(results)
 
 
 @dataclass(frozen=True)

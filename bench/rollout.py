@@ -18,27 +18,41 @@ import time
 from pathlib import Path
 
 from bench.processes import all_healthy_on, start_fleet
-from bench.results import Result, wait_for
+from bench.results import BenchError, Result, wait_for
 from fleetdocs.session import DEFAULT_SYNC_INTERVAL
-from tests.fleet.harness import fleet_in
+from tests.fleet.harness import Fleet, fleet_in
 from tests.fleet.nix_closures import NIX_CONFIG, build_configuration
 
 ROLLOUT_TIMEOUT = 300.0
+# Two sync intervals at the default 15 s: every daemon's periodic work is in the window.
+IDLE_WINDOW = 30.0
+IDLE_LIMIT = ("per interval: a sync round of each replica with the peers holding it, a heartbeat "
+              "per agent, the reconciles these trigger; iroh's own connection upkeep")
 POLL_INTERVAL = 1.0
 LIMIT = ("gossip, then per agent: closure download, NAR unpack with narHash checks, activation, "
          "health check, the coordinator confirmation and the report reaching the admin; "
          "N+2 daemons share 2 cores")
 
 
-def run(agent_counts: tuple[int, ...], payload_kib: int = 1024) -> list[Result]:
-    results = []
-    for agents in agent_counts:
-        with tempfile.TemporaryDirectory(prefix="bench-rollout-") as scratch:
-            results.extend(_run_one(Path(scratch), agents, payload_kib))
+def run(agent_counts: tuple[int, ...], payload_kib: int = 1024,
+        idle_window: float = IDLE_WINDOW) -> list[Result]:
+    """One rollout per count, smallest first; the first count that does not complete ends
+    the run, with a row saying how far it got (so `--agents 30,40,50` finds what fits)."""
+    results: list[Result] = []
+    for agents in sorted(agent_counts):
+        started = time.perf_counter()
+        try:
+            with tempfile.TemporaryDirectory(prefix="bench-rollout-") as scratch:
+                results.extend(_run_one(Path(scratch), agents, payload_kib, idle_window))
+        except BenchError as exc:
+            failure = Result("rollout", f"assign -> {agents} agents healthy: did not complete",
+                             time.perf_counter() - started, "s", None, None, f"failed: {exc}",
+                             {"agents": agents, "payload_kib": payload_kib, "completed": False})
+            raise BenchError(f"{agents} agents: {exc}", [*results, failure]) from None
     return results
 
 
-def _run_one(root: Path, agents: int, payload_kib: int) -> list[Result]:
+def _run_one(root: Path, agents: int, payload_kib: int, idle_window: float) -> list[Result]:
     closure = build_configuration(root / "nix", f"bench-{agents}", payload_kib)
     # The operator's default interval, not the tests' 1 s: it is what sets how many idle
     # daemons fit on the machine (measured: ~10 % of a core each at 1 s, under 1 % at 15 s).
@@ -46,6 +60,8 @@ def _run_one(root: Path, agents: int, payload_kib: int) -> list[Result]:
            "FLEETDOCS_SYNC_INTERVAL": f"{DEFAULT_SYNC_INTERVAL:g}"}
     with fleet_in(root / "fleet", env=env) as fleet:
         ids = start_fleet(fleet, agents, root / "roots")
+        time.sleep(idle_window)  # let enrollment's last syncs settle
+        idle = idle_cpu(fleet, idle_window)
         artifact = fleet.json("A", "artifact", "add", closure)["artifact"]
         started = time.perf_counter()
         fleet.run("A", "assign", artifact, *[arg for agent in ids.values()
@@ -56,7 +72,14 @@ def _run_one(root: Path, agents: int, payload_kib: int) -> list[Result]:
     nix_copy = _nix_copy(closure, root / "nix-roots", agents)
     git_poll = _git_poll(root / "git", agents)
     params = {"agents": agents, "payload_kib": payload_kib}
+    agent_share = sum(idle[name] for name in ids) / agents
     return [
+        Result("rollout", f"idle coordinator CPU, {agents} agents", idle["C1"], "% of a core",
+               None, None, IDLE_LIMIT, params),
+        Result("rollout", f"idle admin CPU, {agents} agents", idle["A"], "% of a core",
+               None, None, IDLE_LIMIT, params),
+        Result("rollout", f"idle agent CPU (mean), {agents} agents", agent_share, "% of a core",
+               None, None, IDLE_LIMIT, params),
         Result("rollout", f"assign -> {agents} agents healthy", rollout, "s", nix_copy,
                f"nix-store --export | --import into {agents} roots", LIMIT, params),
         Result("rollout", f"assign -> {agents} agents healthy (vs git poll)", rollout, "s",
@@ -66,6 +89,19 @@ def _run_one(root: Path, agents: int, payload_kib: int) -> list[Result]:
         Result("rollout", f"git-poll loop at 1 s, {agents} clones", git_poll, "s", None, None,
                "the 1 s poll interval", params),
     ]
+
+
+def idle_cpu(fleet: Fleet, seconds: float) -> dict[str, float]:
+    """Each daemon's CPU use over `seconds` of an idle fleet, in % of one core."""
+    before = {name: _cpu_seconds(process.pid) for name, process in fleet.daemons.items()}
+    time.sleep(seconds)
+    return {name: 100 * (_cpu_seconds(process.pid) - before[name]) / seconds
+            for name, process in fleet.daemons.items()}
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _nix_copy(closure: str, roots: Path, agents: int) -> float:

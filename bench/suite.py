@@ -33,9 +33,12 @@ def _area(area: str, full: int, quick: int, tiny: int) -> Callable[[Size], list[
     return lambda size: run_area(area, sizes[size])
 
 
+ROLLOUT_AGENTS: dict[Size, tuple[int, ...]] = {"full": (3, 25), "quick": (2,), "tiny": (1,)}
+
 BENCHMARKS: dict[str, Callable[[Size], list[Result]]] = {
     "propagation": _sized(propagation.run, 50, 10, 2),
-    "rollout": _sized(rollout.run, (3, 25), (2,), (1,)),
+    "rollout": lambda size: rollout.run(ROLLOUT_AGENTS[size],
+                                        idle_window=1.0 if size == "tiny" else rollout.IDLE_WINDOW),
     "catchup": _sized(catchup.run, 1000, 20, 3),
     "transfer": _sized(transfer.run, 256, 16, 1),
     "audit": _area("audit", 100_000, 2_000, 50),
@@ -44,6 +47,15 @@ BENCHMARKS: dict[str, Callable[[Size], list[Result]]] = {
     "daemons": _sized(daemons.run, 10, 3, 1),
     "render": _sized(render.run, 50, 50, 3),
 }
+
+
+def run(name: str, size: Size, agents: tuple[int, ...] | None = None) -> list[Result]:
+    """Run benchmark `name`; `agents` replaces the rollout's agent counts for this size."""
+    if agents is None:
+        return BENCHMARKS[name](size)
+    if name != "rollout":
+        raise UnknownBenchmarkError(f"agent counts apply to rollout only, not {name}")
+    return rollout.run(agents)
 
 
 class UnknownBenchmarkError(ValueError):

@@ -100,6 +100,20 @@ def test_script_refuses_unknown_benchmark(tmp_path: Path) -> None:
     assert not (tmp_path / "out.jsonl").exists()
 
 
+@pytest.mark.parametrize(("args", "error"), [
+    (["audit", "--agents", "3"], "--agents needs the rollout benchmark alone"),
+    (["rollout", "--agents", "3,x"], "not a comma-separated list of counts"),
+    (["rollout", "--agents", "0"], "agent counts must be at least 1"),
+])
+def test_script_refuses_agent_counts_it_cannot_use(tmp_path: Path, args: list[str],
+                                                   error: str) -> None:
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench"), *args,
+                          "--output", str(tmp_path / "out.jsonl")],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and error in run.stderr
+    assert not (tmp_path / "out.jsonl").exists()
+
+
 def test_select_keeps_suite_order_and_defaults_to_all() -> None:
     assert select([]) == list(BENCHMARKS)
     assert select(["render", "propagation"]) == ["propagation", "render"]
