@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SYNC_INTERVAL = 15.0
 RETRY = 1.0
+MAX_RETRY = 16.0
 CONTENT_REPAIR_PEERS = 3
 
 
@@ -118,30 +119,37 @@ class Session:
 
         Returns the ids of the peers that completed a sync, which the CLI reports. A peer
         whose round failed (unreachable) is not waited for. Rounds to peers that have not
-        answered are re-issued every RETRY seconds: right after a peer restarts, iroh 0.35
-        sometimes drops the first requests silently (measured: up to ~3 s). With `any_of`,
-        it returns as soon as one of those peers has synced, and keeps retrying them after
-        failed rounds until `timeout`: one failed round is no proof of unreachability (with
-        25 agents, one rolled back reporting its only coordinator unreachable while that
-        coordinator was busy serving the others). It never takes longer than `timeout`,
-        even if iroh is slow to accept the requests themselves.
+        answered are re-issued after 1, 2, 4… seconds (at most MAX_RETRY): right after a
+        peer restarts, iroh 0.35 sometimes drops the first requests silently (measured: up
+        to ~3 s), but re-issuing every second to a busy peer only adds to its load (40
+        agents confirming at once kept their coordinator from answering any of them). With
+        `any_of`, it returns as soon as one of those peers has synced, and keeps retrying
+        them after failed rounds until `timeout`: one failed round is no proof of
+        unreachability. It never takes longer than `timeout`, even if iroh is slow to
+        accept the requests themselves.
         """
         done: set[str] = set()
         failures: dict[str, str] = {}
         retried = any_of or set()
+        due_at: dict[str, float] = {}
+        delay: dict[str, float] = {}
         deadline = time.monotonic() + timeout
         with self.node.events.listen() as events:
-            next_round = 0.0
             while (remaining := deadline - time.monotonic()) > 0:
                 waiting = [p for p in self.book.addrs() if p.node_id_hex not in done
                            and (p.node_id_hex in retried or p.node_id_hex not in failures)]
                 if not waiting:
                     break
-                if time.monotonic() >= next_round:
-                    if not await self._start_rounds(waiting, remaining):
+                now = time.monotonic()
+                due = [p for p in waiting if due_at.get(p.node_id_hex, 0.0) <= now]
+                if due:
+                    if not await self._start_rounds(due, remaining):
                         break
-                    next_round = time.monotonic() + RETRY
-                pause = min(deadline - time.monotonic(), max(0.01, next_round - time.monotonic()))
+                    for peer in due:
+                        delay[peer.node_id_hex] = min(MAX_RETRY, 2 * delay.get(peer.node_id_hex, RETRY / 2))
+                        due_at[peer.node_id_hex] = now + delay[peer.node_id_hex]
+                next_due = min(due_at.get(p.node_id_hex, now) for p in waiting)
+                pause = min(deadline - time.monotonic(), max(0.01, next_due - time.monotonic()))
                 try:
                     event = await asyncio.wait_for(events.get(), max(0.0, pause))
                 except TimeoutError:
