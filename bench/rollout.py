@@ -11,6 +11,7 @@ Beside it, in the same run and with the same closure:
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -37,18 +38,21 @@ LIMIT = ("gossip, then per agent: closure download, NAR unpack with narHash chec
 def run(agent_counts: tuple[int, ...], payload_kib: int = 1024,
         idle_window: float = IDLE_WINDOW) -> list[Result]:
     """One rollout per count, smallest first; the first count that does not complete ends
-    the run, with a row saying how far it got (so `--agents 30,40,50` finds what fits)."""
+    the run, with a row saying how far it got (so `--agents 30,40,50` finds what fits).
+    The directory of a failed count (homes, daemon logs) is kept and named in the error."""
     results: list[Result] = []
     for agents in sorted(agent_counts):
         started = time.perf_counter()
+        scratch = Path(tempfile.mkdtemp(prefix="bench-rollout-"))
         try:
-            with tempfile.TemporaryDirectory(prefix="bench-rollout-") as scratch:
-                results.extend(_run_one(Path(scratch), agents, payload_kib, idle_window))
+            results.extend(_run_one(scratch, agents, payload_kib, idle_window))
         except BenchError as exc:
             failure = Result("rollout", f"assign -> {agents} agents healthy: did not complete",
                              time.perf_counter() - started, "s", None, None, f"failed: {exc}",
                              {"agents": agents, "payload_kib": payload_kib, "completed": False})
-            raise BenchError(f"{agents} agents: {exc}", [*results, failure]) from None
+            raise BenchError(f"{agents} agents: {exc} (logs kept in {scratch})",
+                             [*results, *exc.results, failure]) from None
+        shutil.rmtree(scratch)
     return results
 
 
@@ -58,28 +62,25 @@ def _run_one(root: Path, agents: int, payload_kib: int, idle_window: float) -> l
     # daemons fit on the machine (measured: ~10 % of a core each at 1 s, under 1 % at 15 s).
     env = {"FLEETDOCS_TEST_ACTIVATIONS": str(root / "activations"),
            "FLEETDOCS_SYNC_INTERVAL": f"{DEFAULT_SYNC_INTERVAL:g}"}
+    params = {"agents": agents, "payload_kib": payload_kib}
     with fleet_in(root / "fleet", env=env) as fleet:
         ids = start_fleet(fleet, agents, root / "roots")
         time.sleep(idle_window)  # let enrollment's last syncs settle
-        idle = idle_cpu(fleet, idle_window)
+        idle = _idle_results(idle_cpu(fleet, idle_window), list(ids), params)
         artifact = fleet.json("A", "artifact", "add", closure)["artifact"]
         started = time.perf_counter()
         fleet.run("A", "assign", artifact, *[arg for agent in ids.values()
                                              for arg in ("--agent", agent)])
-        healthy = wait_for(lambda: all_healthy_on(fleet, artifact, agents), ROLLOUT_TIMEOUT,
-                           f"{agents} agents healthy", interval=0.5)
+        try:
+            healthy = wait_for(lambda: all_healthy_on(fleet, artifact, agents),
+                               ROLLOUT_TIMEOUT, f"{agents} agents healthy", interval=0.5)
+        except BenchError as exc:
+            raise BenchError(str(exc), idle) from None
     rollout = healthy - started
     nix_copy = _nix_copy(closure, root / "nix-roots", agents)
     git_poll = _git_poll(root / "git", agents)
-    params = {"agents": agents, "payload_kib": payload_kib}
-    agent_share = sum(idle[name] for name in ids) / agents
     return [
-        Result("rollout", f"idle coordinator CPU, {agents} agents", idle["C1"], "% of a core",
-               None, None, IDLE_LIMIT, params),
-        Result("rollout", f"idle admin CPU, {agents} agents", idle["A"], "% of a core",
-               None, None, IDLE_LIMIT, params),
-        Result("rollout", f"idle agent CPU (mean), {agents} agents", agent_share, "% of a core",
-               None, None, IDLE_LIMIT, params),
+        *idle,
         Result("rollout", f"assign -> {agents} agents healthy", rollout, "s", nix_copy,
                f"nix-store --export | --import into {agents} roots", LIMIT, params),
         Result("rollout", f"assign -> {agents} agents healthy (vs git poll)", rollout, "s",
@@ -88,6 +89,20 @@ def _run_one(root: Path, agents: int, payload_kib: int, idle_window: float) -> l
                None, None, "disk and nix-store's NAR handling, sequential", params),
         Result("rollout", f"git-poll loop at 1 s, {agents} clones", git_poll, "s", None, None,
                "the 1 s poll interval", params),
+    ]
+
+
+def _idle_results(idle: dict[str, float], agent_homes: list[str], params: dict[str, int]
+                  ) -> list[Result]:
+    agents = len(agent_homes)
+    mean = sum(idle[name] for name in agent_homes) / agents
+    return [
+        Result("rollout", f"idle coordinator CPU, {agents} agents", idle["C1"], "% of a core",
+               None, None, IDLE_LIMIT, params),
+        Result("rollout", f"idle admin CPU, {agents} agents", idle["A"], "% of a core",
+               None, None, IDLE_LIMIT, params),
+        Result("rollout", f"idle agent CPU (mean), {agents} agents", mean, "% of a core",
+               None, None, IDLE_LIMIT, params),
     ]
 
 
