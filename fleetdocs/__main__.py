@@ -1,5 +1,3 @@
-import sys
+from fleetdocs.cli.main import run
 
-from fleetdocs.cli.main import main
-
-sys.exit(main())
+run()

@@ -19,6 +19,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from fleetdocs.tickets import PREFIX as TICKET_PREFIX
+
 FLEETDOCS = [sys.executable, "-m", "fleetdocs"]
 
 
@@ -49,7 +51,9 @@ class Fleet:
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                                 env=self._env(name), input=stdin)
         if check and result.returncode != 0:
-            raise AssertionError(f"{' '.join(args)} on {name} failed ({result.returncode}):\n"
+            shown = " ".join(f"{arg[:len(TICKET_PREFIX)]}…" if arg.startswith(TICKET_PREFIX)
+                             else arg for arg in args)  # tickets carry capabilities
+            raise AssertionError(f"{shown} on {name} failed ({result.returncode}):\n"
                                  f"{result.stdout}\n{result.stderr}")
         return result
 

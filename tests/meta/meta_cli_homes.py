@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 ISOLATED = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$@"', "isolated"]
-CLI = [sys.executable, "-c", "import sys; from fleetdocs.cli.main import main; sys.exit(main())"]
+CLI = [sys.executable, "-c", "from fleetdocs.cli.main import run; run()"]
 CALL_TIMEOUT = 60.0
 DAEMON_START_TIMEOUT = 30.0
 CONVERGE_TIMEOUT = 30.0
