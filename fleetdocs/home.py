@@ -22,8 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from fleetdocs.errors import HomeError, UsageError
-from fleetdocs.identity import Identity, read_key_file, write_key_file
+from fleetdocs.identity import Identity, read_any_key_file, read_key_file, write_key_file
 
+# Set by the NixOS modules: the principal's key file (identity) and the unit's role (cli).
+KEY_FILE_ENV = "FLEETDOCS_KEY_FILE"
+ROLE_ENV = "FLEETDOCS_ROLE"
 ROLES = ("admin", "coordinator", "agent")
 
 
@@ -115,6 +118,11 @@ class Home:
                 raise HomeError(f"{path} is readable by others; run: chmod 600 {path}")
 
     def identity(self, create: bool = False) -> Identity:
+        external = os.environ.get(KEY_FILE_ENV)
+        if external:
+            if create:
+                self.ensure()
+            return self._external_identity(Path(external))
         if not self.key_path.exists():
             if not create:
                 raise HomeError(f"no key in {self.path}: run `fleetdocs key show` to create one")
@@ -124,6 +132,25 @@ class Home:
             return identity
         self.check_permissions()
         return read_key_file(self.key_path)
+
+    def _external_identity(self, path: Path) -> Identity:
+        """The key a service manager hands over (NixOS: systemd's LoadCredential).
+
+        It is used where it is and never copied into the home, so it can stay readable by
+        root only. A home that already has a different key is refused: its node id, and
+        every capability granted to it, belong to that other key.
+        """
+        if path.exists() and path.stat().st_mode & 0o077:
+            raise HomeError(f"{path} is readable by others; run: chmod 600 {path}")
+        identity = read_any_key_file(path)
+        if self.key_path.exists():
+            self.check_permissions()
+            own = read_key_file(self.key_path)
+            if own.public != identity.public:
+                raise HomeError(f"{KEY_FILE_ENV} holds key {identity.public_hex[:12]}…, but "
+                                f"{self.path} has key {own.public_hex[:12]}…; a home keeps "
+                                "the key it joined the fleet with")
+        return identity
 
     def adopt_identity(self, identity: Identity) -> None:
         """Replace the key of a home that has not joined a fleet yet."""

@@ -94,6 +94,20 @@ def read_key_file(path: Path) -> Identity:
     return Identity(SigningKey(seed))
 
 
+def read_any_key_file(path: Path) -> Identity:
+    """A fleetdocs key file or an unencrypted OpenSSH ed25519 private key, read in place."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
+    if data.startswith(KEY_FILE_MAGIC):
+        return read_key_file(path)
+    try:
+        return import_openssh_key(data, None)
+    except KeyFileError as exc:
+        raise KeyFileError(f"{path}: {exc}") from None
+
+
 def import_openssh_key(data: bytes, passphrase: bytes | None) -> Identity:
     """Adopt an OpenSSH ed25519 private key (optionally passphrase-protected).
 

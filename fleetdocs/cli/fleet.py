@@ -14,8 +14,8 @@ from rich.table import Table
 from fleetdocs.cli.common import console, home_from, print_json, short
 from fleetdocs.cli.runner import run_op
 from fleetdocs.daemon import run_daemon
-from fleetdocs.errors import UsageError
-from fleetdocs.home import Home
+from fleetdocs.errors import HomeError, UsageError
+from fleetdocs.home import ROLE_ENV, Home
 from fleetdocs.roles.fleet import admit_ticket, require_fresh
 
 fleet_app = typer.Typer(help="Create a fleet.", no_args_is_help=True)
@@ -91,7 +91,11 @@ def run(ctx: typer.Context, verbose: bool = typer.Option(False, "-v", "--verbose
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     home = home_from(ctx)
-    home.load_config().require_role()
+    role = home.load_config().require_role()
+    expected = os.environ.get(ROLE_ENV)
+    if expected and expected != role:
+        raise HomeError(f"{ROLE_ENV}={expected} (the service's role), but {home.path} is "
+                        f"a {role} home")
     asyncio.run(run_daemon(home))
 
 

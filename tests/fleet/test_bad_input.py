@@ -132,6 +132,35 @@ def test_bad_key_files(tmp_path: Path) -> None:
                              "not a fleetdocs key file")
 
 
+def test_service_key_file_and_role(tmp_path: Path) -> None:
+    """What the NixOS modules hand over: FLEETDOCS_KEY_FILE (a credential) and FLEETDOCS_ROLE."""
+    with fleet_in(tmp_path) as fleet:
+        keys = tmp_path / "keys"
+        keys.mkdir()
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / "svc")],
+                       check=True)
+        fleet.run("K", "key", "import-ssh", str(keys / "svc"))
+        expected = fleet.key("K")
+        fleet.hosts_env["S"] = {"FLEETDOCS_KEY_FILE": str(keys / "svc")}
+        fleet.run("S", "fleet", "create", "svc")
+        assert fleet.key("S") == expected, "the node runs with the handed-over key"
+        assert not (tmp_path / "S" / "key").exists(), "the secret is not copied into the home"
+
+        fleet.hosts_env["S"]["FLEETDOCS_ROLE"] = "coordinator"
+        assert_clean_failure(fleet.run("S", "run", check=False),
+                             "FLEETDOCS_ROLE=coordinator (the service's role), but")
+
+        fleet.run("D", "key", "show")  # a home with a key of its own
+        fleet.hosts_env["D"] = {"FLEETDOCS_KEY_FILE": str(keys / "svc")}
+        assert_clean_failure(fleet.run("D", "key", "show", check=False),
+                             "a home keeps the key it joined the fleet with")
+        (keys / "svc").chmod(0o644)
+        assert_clean_failure(fleet.run("S", "key", "show", check=False), "readable by others")
+        (keys / "svc.pub").chmod(0o600)
+        fleet.hosts_env["S"] = {"FLEETDOCS_KEY_FILE": str(keys / "svc.pub")}
+        assert_clean_failure(fleet.run("S", "key", "show", check=False), "public key")
+
+
 def test_unsafe_home_and_home_in_use(tmp_path: Path) -> None:
     with fleet_in(tmp_path) as fleet:
         fleet.run("A", "fleet", "create", "perm")
