@@ -50,6 +50,8 @@ class Candidate:
 
 
 class AgentRole:
+    watched: tuple[str, ...] = (DESIRED, ENROLL)  # assignments; the grant, while waiting for approval
+
     def __init__(self, session: Session) -> None:
         self.me = session.identity.public_hex
         self.last_heartbeat = 0.0

@@ -19,6 +19,7 @@ from fleetdocs.ledger import Ledger, LedgerView, now_us
 from fleetdocs.net.tickets import Capability
 from fleetdocs.roles.artifacts import replicate_artifacts
 from fleetdocs.scopes import (
+    CONTROL,
     ENROLL,
     WITNESS,
     checkpoint_key,
@@ -56,6 +57,9 @@ def desired_entries(view: LedgerView, agent: str) -> dict[str, bytes]:
 
 
 class CoordinatorRole:
+    # Everything it serves follows from the log; reports and checkpoints need nothing of it.
+    watched: tuple[str, ...] = (CONTROL,)
+
     def __init__(self, session: Session) -> None:
         self.ledger = Ledger(session)
         self.published_heads: dict[str, tuple[int, str]] | None = None

@@ -19,6 +19,7 @@ import pytest
 from fleetdocs.daemon import AwaitedContent, pump_events, repair_content
 from fleetdocs.net.blobs import BlobStore
 from fleetdocs.net.node import ReplicaEvent
+from fleetdocs.roles.admin_role import AdminRole
 from fleetdocs.scopes import CONTROL
 from tests.fleet.sessions import homes, small_fleet, sync_once
 
@@ -52,7 +53,7 @@ def test_content_missing_at_arrival_is_fetched_from_its_author_before_any_scan(
             await author._doc.leave()
 
             admin, awaited, wake = h["A"], AwaitedContent(), asyncio.Event()
-            tasks = [asyncio.create_task(pump_events(admin, wake, awaited)),
+            tasks = [asyncio.create_task(pump_events(admin, AdminRole(admin), wake, awaited)),
                      asyncio.create_task(repair_content(admin, wake, awaited))]
             try:
                 await sync_once(admin, replica, h["C1"])  # from the relay only
@@ -81,3 +82,32 @@ def test_awaited_content_forgets_what_iroh_delivered() -> None:
     assert awaited.arrived.is_set()
     assert awaited.take() == [("02" * 32, bytes.fromhex(author))]
     assert not awaited.arrived.is_set() and awaited.take() == []
+
+
+def test_only_events_of_the_scopes_a_role_watches_wake_it(tmp_path: Path) -> None:
+    """Busy namespaces (reports, heartbeats) must not keep a coordinator reconciling."""
+    class Probe:
+        watched: tuple[str, ...] = ("probe",)
+
+        async def reconcile(self, session: object) -> None:
+            return None
+
+    async def scenario() -> None:
+        async with homes(tmp_path) as h:
+            session = await h.open("A")
+            watched, other = "ff" * 32, "ee" * 32  # no real replica sends these ids
+            session.config.scopes["probe"] = watched
+            wake = asyncio.Event()
+            task = asyncio.create_task(pump_events(session, Probe(), wake, AwaitedContent()))
+            try:
+                await asyncio.sleep(0.1)  # the pump listens
+                session.node.events.publish(ReplicaEvent(other, "insert_remote", "aa" * 32))
+                await asyncio.sleep(0.2)
+                assert not wake.is_set(), "an unwatched scope woke the role"
+                session.node.events.publish(ReplicaEvent(watched, "insert_remote", "aa" * 32))
+                async with asyncio.timeout(5):
+                    await wake.wait()
+            finally:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+    asyncio.run(scenario())
