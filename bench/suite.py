@@ -3,9 +3,10 @@
 Sizes are chosen so that a full run stays under 15 minutes and a quick one under 2 on a
 2-core machine; "tiny" only proves each benchmark still runs end to end (smoke test).
 Rollout goes up to 25 agents (27 daemons, ~4 GiB resident), run at the default 15 s sync
-interval. At 40, the one coordinator got ~6 % of the 2 cores and agents rolled back waiting
-for its confirmation (docs/benchmarks.md). Setting up the fleet one agent at a time also
-takes ~4 of the 15 minutes of a full run at N = 25.
+interval: the most that completed here. At 30 and 40 some agents rolled back waiting for
+their coordinator's confirmation (docs/benchmarks.md); `scripts/bench rollout --agents N`
+tries other counts. Setting up the fleet one agent at a time also takes ~4 of the 15
+minutes of a full run at N = 25.
 """
 
 from __future__ import annotations
