@@ -63,6 +63,11 @@ class HomeConfig:
         return self.role
 
 
+
+def refuse_if_readable_by_others(path: Path) -> None:
+    if path.exists() and path.stat().st_mode & 0o077:
+        raise HomeError(f"{path} is readable by others; run: chmod 600 {path}")
+
 class Home:
     """Owns the files of one home; every write is atomic and owner-only."""
 
@@ -113,9 +118,7 @@ class Home:
                 f"run: chmod 700 {self.path}"
             )
         for name in ("key", "config.json", "peers.json"):
-            path = self.path / name
-            if path.exists() and path.stat().st_mode & 0o077:
-                raise HomeError(f"{path} is readable by others; run: chmod 600 {path}")
+            refuse_if_readable_by_others(self.path / name)
 
     def identity(self, create: bool = False) -> Identity:
         external = os.environ.get(KEY_FILE_ENV)
@@ -140,8 +143,7 @@ class Home:
         root only. A home that already has a different key is refused: its node id, and
         every capability granted to it, belong to that other key.
         """
-        if path.exists() and path.stat().st_mode & 0o077:
-            raise HomeError(f"{path} is readable by others; run: chmod 600 {path}")
+        refuse_if_readable_by_others(path)
         identity = read_any_key_file(path)
         if self.key_path.exists():
             self.check_permissions()

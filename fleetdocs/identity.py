@@ -79,10 +79,17 @@ def write_key_file(path: Path, identity: Identity) -> None:
 
 
 def read_key_file(path: Path) -> Identity:
+    return _parse_key_file(_read(path), path)
+
+
+def _read(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
+
+
+def _parse_key_file(data: bytes, path: Path) -> Identity:
     if not data.startswith(KEY_FILE_MAGIC):
         raise KeyFileError(f"{path} is not a fleetdocs key file")
     try:
@@ -96,12 +103,9 @@ def read_key_file(path: Path) -> Identity:
 
 def read_any_key_file(path: Path) -> Identity:
     """A fleetdocs key file or an unencrypted OpenSSH ed25519 private key, read in place."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
+    data = _read(path)
     if data.startswith(KEY_FILE_MAGIC):
-        return read_key_file(path)
+        return _parse_key_file(data, path)
     try:
         return import_openssh_key(data, None)
     except KeyFileError as exc:

@@ -171,13 +171,14 @@ class Replica:
             if entry.content_len() == 0:
                 continue  # a tombstone left by a prefix delete
             content_hash = entry.content_hash()
-            value = self._node.contents.get(content_hash.to_hex())
+            content_hex = content_hash.to_hex()
+            value = self._node.contents.get(content_hex)
             if value is None:
                 try:
                     value = await self._node.iroh.blobs().read_to_bytes(content_hash)
                 except iroh.IrohError:
                     continue  # content not downloaded yet; the content-ready event re-triggers
-                self._node.contents.put(content_hash.to_hex(), value)
+                self._node.contents.put(content_hex, value)
             found.append(StoredEntry(bytes.fromhex(str(entry.author())), entry.key(), value,
                                      entry.timestamp()))
         return found

@@ -54,6 +54,14 @@ async def small_fleet(h: Homes) -> None:
         await h.op(name, "join", ticket=invite["ticket"])
 
 
+async def enrolled(h: Homes, name: str) -> Session:
+    """A new home `name` that filed an enrollment request with an invitation from A."""
+    invite = await h.op("A", "invite", role="agent")
+    session = await h.open(name)
+    await h.op(name, "agent.enroll", ticket=invite["ticket"])
+    return session
+
+
 async def sync_once(session: Session, replica: Replica, peer: Session, timeout: float = 10) -> None:
     """One finished sync of `session`'s `replica` with `peer`, started by `session`."""
     with session.node.events.listen() as events:

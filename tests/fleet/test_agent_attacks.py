@@ -28,7 +28,7 @@ from fleetdocs.roles.agent import AgentRole, agent_state
 from fleetdocs.roles.coordinator import CoordinatorRole
 from fleetdocs.scopes import DESIRED, ENROLL, REPORT, desired_entry_key, grant_key, report_scope
 from tests.artifacts.net_helpers import lying_blob_provider
-from tests.fleet.sessions import Homes, homes, small_fleet
+from tests.fleet.sessions import Homes, enrolled, homes, small_fleet
 
 pytestmark = pytest.mark.net
 ARTIFACT = "ab" * 32
@@ -40,11 +40,10 @@ def run(factory: Any) -> Any:
 
 
 async def enroll(h: Homes, name: str) -> str:
-    invite = await h.op("A", "invite", role="agent")
-    await h.open(name)
-    await h.op(name, "agent.enroll", ticket=invite["ticket"])
+    """Enroll `name` and let A see its request; returns its id."""
+    agent = await enrolled(h, name)
     await h["A"].sync_and_wait(5)
-    return h[name].identity.public_hex
+    return agent.identity.public_hex
 
 
 async def serve(h: Homes, agent_home: str) -> None:

@@ -16,17 +16,9 @@ import pytest
 
 from fleetdocs.roles.coordinator import CoordinatorRole
 from fleetdocs.scopes import ENROLL, report_scope
-from fleetdocs.session import Session
-from tests.fleet.sessions import Homes, homes, small_fleet, sync_once
+from tests.fleet.sessions import enrolled, homes, small_fleet, sync_once
 
 pytestmark = pytest.mark.net
-
-
-async def enrolled(h: Homes, name: str) -> Session:
-    invite = await h.op("A", "invite", role="agent")
-    session = await h.open(name)
-    await h.op(name, "agent.enroll", ticket=invite["ticket"])
-    return session
 
 
 def test_agents_do_not_adopt_other_agents_but_coordinators_adopt_new_peers(tmp_path: Path) -> None:
