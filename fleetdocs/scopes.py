@@ -13,6 +13,7 @@ remove anything but the entry being replaced.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import blake3
@@ -115,7 +116,23 @@ def addr_key(principal_hex: str) -> bytes:
 
 
 # Where each role publishes its address, so that the principals who must reach it can read it.
-ADDRESS_SCOPES = {"admin": (CONTROL,), "coordinator": (WITNESS, ENROLL), "agent": (REPORT,)}
+# Coordinators publish into every agent's desired scope too: an agent that holds its grant
+# stops syncing `enroll` (see `synced`) and finds its coordinators there.
+ADDRESS_SCOPES = {"admin": (CONTROL,), "coordinator": (WITNESS, ENROLL, DESIRED),
+                  "agent": (REPORT,)}
+
+
+def synced(role: str | None, held: Iterable[str]) -> set[str]:
+    """Of the scopes `held` (config names), those a principal of `role` keeps syncing.
+
+    An agent needs `enroll` only until its grant arrives. Staying in it kept every agent in
+    one gossip swarm with all others, so an idle agent's cost grew with the fleet (measured
+    with 15 agents: 1.8 % of a core each while in it, 0.6 % after leaving).
+    """
+    names = set(held)
+    if role == "agent" and DESIRED in names:
+        names.discard(ENROLL)
+    return names
 
 
 def desired_scope(agent_hex: str) -> str:

@@ -22,7 +22,14 @@ from fleetdocs.net.addressbook import AddressBook
 from fleetdocs.net.blobs import BlobError, BlobStore
 from fleetdocs.net.node import FleetNode, Replica, ReplicaEvent, running_node
 from fleetdocs.net.tickets import Capability, PeerAddr
-from fleetdocs.scopes import ADDRESS_SCOPES, addr_key, author_may_write, parse_key, scope_agent
+from fleetdocs.scopes import (
+    ADDRESS_SCOPES,
+    addr_key,
+    author_may_write,
+    parse_key,
+    scope_agent,
+    synced,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +68,25 @@ class Session:
         return await self.node.replica(bytes.fromhex(namespace))
 
     async def adopt_scope(self, name: str, capability: Capability) -> Replica:
-        """Import a capability and remember it under `name` in the home's config."""
+        """Import a capability and remember it under `name` in the home's config.
+
+        Publishes this node's address there if its role does, and stops syncing the scopes
+        the new one retires (an agent's `enroll`, once it holds `desired`).
+        """
+        was_synced = synced(self.config.role, self.config.scopes)
         replica = await self.node.import_capability(capability,
                                                     self.peers_for(name, self.book.addrs()))
         self.config.scopes[name] = capability.namespace_id.hex()
         self.save_config()
+        await self.leave_unsynced(was_synced)
+        if self.config.role is not None:
+            await self.publish_address()
         return replica
+
+    async def leave_unsynced(self, among: Iterable[str]) -> None:
+        """Leave the live sync (gossip swarm) of those scopes `among` no longer synced."""
+        for name in set(among) - synced(self.config.role, self.config.scopes):
+            await (await self.scope(name)).leave()
 
     async def learn_peers(self, peers: list[PeerAddr], role: str | None = None) -> None:
         changed = False
@@ -93,8 +113,8 @@ class Session:
 
     async def sync_replicas(self, peers: list[PeerAddr]) -> None:
         """Start a round of every replica with those of `peers` that hold it."""
-        for scope, namespace in list(self.config.scopes.items()):
-            replica = await self.node.replica(bytes.fromhex(namespace))
+        for scope in synced(self.config.role, list(self.config.scopes)):
+            replica = await self.scope(scope)
             await replica.sync(self.peers_for(scope, peers))
 
     async def sync_all(self) -> None:
@@ -231,17 +251,21 @@ class Session:
         return arrived
 
     async def publish_address(self) -> None:
-        """Write this node's address where the principals that must reach it can read it."""
-        addr = await self.node.addr()
-        addrs = sorted(addr.addrs)
-        if self.config.extra.get("published_addrs") == addrs:
-            return
+        """Write this node's address where the principals that must reach it can read it.
+
+        Each scope is written again only when the address it holds is out of date.
+        """
+        addrs = sorted((await self.node.addr()).addrs)
         value = json.dumps({"addrs": addrs, "role": self.config.role}).encode()
-        for scope in ADDRESS_SCOPES.get(self.config.role or "", ()):
-            if scope in self.config.scopes:
-                await (await self.scope(scope)).put(addr_key(self.identity.public_hex), value)
-        self.config.extra["published_addrs"] = addrs
-        self.save_config()
+        kinds = ADDRESS_SCOPES.get(self.config.role or "", ())
+        published: dict[str, list[str]] = self.config.extra.setdefault("published_in", {})
+        stale = [name for name in self.config.scopes
+                 if name.partition(":")[0] in kinds and published.get(name) != addrs]
+        for name in stale:
+            await (await self.scope(name)).put(addr_key(self.identity.public_hex), value)
+            published[name] = addrs
+        if stale:
+            self.save_config()
 
     async def learn_published_addresses(self) -> None:
         """Learn peers from the self-authored `addr/<id>` entries in every replica we hold."""
@@ -293,6 +317,7 @@ async def open_session(home: Home, *, create_key: bool = False) -> AsyncIterator
                 await node.add_peer(peer)
             if config.role is not None:
                 await session.publish_address()
+            await session.leave_unsynced(config.scopes)
             yield session
         finally:
             await node_cm.__aexit__(None, None, None)

@@ -212,6 +212,16 @@ class Replica:
         except iroh.IrohError as exc:
             log.debug("start_sync on %s failed: %s", self.id_hex[:12], exc)
 
+    async def leave(self) -> None:
+        """Stop live sync: leave the namespace's gossip swarm and accept no more rounds.
+
+        The replica and its entries stay; `sync` joins again.
+        """
+        try:
+            await self._doc.leave()
+        except iroh.IrohError as exc:
+            log.debug("leave %s failed: %s", self.id_hex[:12], exc)
+
     async def share_capability(self) -> Capability:
         ticket = await self._doc.share(iroh.ShareMode.WRITE if self.writable else iroh.ShareMode.READ,
                                        iroh.AddrInfoOptions.ID)

@@ -98,7 +98,7 @@ class CoordinatorRole:
         served = self.served.get(agent)
         if served is None:
             served = {parts[1] for e in await desired.entries()
-                      if (parts := parse_key(e.key)) and len(parts) == 2}
+                      if (parts := parse_key(e.key)) and len(parts) == 2 and parts[0] == "entry"}
             self.served[agent] = served
         for digest, raw in desired_entries(view, agent).items():
             if digest not in served:
