@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,12 +111,47 @@ class ContentCache:
             self.size -= len(dropped)
 
 
+STUCK_AFTER = 10.0  # rounds take milliseconds to seconds; a false alarm costs one rejoin
+
+
+class PendingRounds:
+    """The peers of one namespace asked for a sync round that has not ended since.
+
+    iroh-docs 0.35 can drop every round with a peer forever: when the peer refuses a dial
+    because it is still finishing the previous round with us (we redialled right after one
+    ended, which its own resync also does), our side stays marked "running", emits no event,
+    and ignores every later `start_sync` with that peer (n0-computer/iroh-docs PR #111,
+    unmerged). Leaving the namespace is the only reset the bindings offer, so a peer asked
+    more than `FleetNode.stuck_after` seconds ago with no round ended since makes
+    `Replica.sync` leave and rejoin. Seen before this: agents of 30- and 40-agent fleets
+    heard nothing from their coordinator for 120 s and rolled back, while blobs from it
+    downloaded fine.
+    """
+
+    def __init__(self) -> None:
+        self._since: dict[str, float] = {}
+
+    def stuck(self, peers: Iterable[str], now: float, after: float) -> list[str]:
+        return [peer for peer in peers if now - self._since.get(peer, now) > after]
+
+    def asked(self, peers: Iterable[str], now: float) -> None:
+        for peer in peers:
+            self._since.setdefault(peer, now)
+
+    def ended(self, peer: str) -> None:
+        self._since.pop(peer, None)
+
+    def forget(self) -> None:
+        self._since.clear()
+
+
 class _Enqueue(iroh.SubscribeCallback):
     """Callbacks run on iroh's docs actor: awaiting any iroh call here would deadlock."""
 
-    def __init__(self, namespace_id: str, feed: EventFeed) -> None:
+    def __init__(self, namespace_id: str, feed: EventFeed, rounds: PendingRounds) -> None:
         self.namespace_id = namespace_id
         self.feed = feed
+        self.rounds = rounds
 
     async def event(self, event: iroh.LiveEvent) -> None:
         kind = event.type()
@@ -124,6 +160,7 @@ class _Enqueue(iroh.SubscribeCallback):
         if kind == iroh.LiveEventType.SYNC_FINISHED:
             finished = event.as_sync_finished()
             peer = finished.peer.to_bytes().hex()
+            self.rounds.ended(peer)
             if finished.result is not None:  # e.g. "Failed to establish connection"
                 name, error = "sync_failed", finished.result
         elif kind == iroh.LiveEventType.INSERT_REMOTE:
@@ -202,11 +239,22 @@ class Replica:
                 if e.content_len() == 0]
 
     async def sync(self, peers: list[PeerAddr]) -> None:
-        """Start a set-reconciliation round with `peers` (returns before it finishes)."""
+        """Start a set-reconciliation round with `peers` (returns before it finishes).
+
+        Rejoins the namespace first if a round with one of them is stuck (`PendingRounds`).
+        """
         if not peers:
             return
         addrs = [iroh.NodeAddr(iroh.PublicKey.from_bytes(p.node_id), None, list(p.addrs))
                  for p in peers]
+        rounds, now = self._node.rounds(self.namespace_id), time.monotonic()
+        after = self._node.stuck_after
+        if stuck := rounds.stuck((p.node_id_hex for p in peers), now, after):
+            log.info("no sync round of %s… with %s ended in %g s: rejoining", self.id_hex[:12],
+                     ", ".join(f"{peer[:12]}…" for peer in stuck), after)
+            await self.leave()
+            rounds.forget()
+        rounds.asked((p.node_id_hex for p in peers), now)
         try:
             await self._doc.start_sync(addrs)
         except iroh.IrohError as exc:
@@ -238,7 +286,13 @@ class FleetNode:
         self.author = author
         self.events = EventFeed()
         self.contents = ContentCache()
+        self.stuck_after = STUCK_AFTER
         self._replicas: dict[bytes, Replica] = {}
+        self._rounds: dict[bytes, PendingRounds] = {}
+
+    def rounds(self, namespace_id: bytes) -> PendingRounds:
+        """The namespace's unanswered sync rounds; kept across re-imports of the namespace."""
+        return self._rounds.setdefault(namespace_id, PendingRounds())
 
     async def addr(self) -> PeerAddr:
         node_addr = await self.iroh.net().node_addr()
@@ -288,7 +342,7 @@ class FleetNode:
         return await self._adopt(doc, namespace_id, writable)
 
     async def _adopt(self, doc: iroh.Doc, namespace_id: bytes, writable: bool) -> Replica:
-        await doc.subscribe(_Enqueue(namespace_id.hex(), self.events))
+        await doc.subscribe(_Enqueue(namespace_id.hex(), self.events, self.rounds(namespace_id)))
         replica = Replica(self, doc, namespace_id, writable)
         self._replicas[namespace_id] = replica
         return replica
