@@ -48,11 +48,15 @@ class Fleet:
     def run(self, name: str, *args: str, check: bool = True, timeout: float = 60,
             stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         cmd = [*self._prefix(name), *FLEETDOCS, "--home", str(self.home(name)), *args]
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                                env=self._env(name), input=stdin)
+        shown = " ".join(f"{arg[:len(TICKET_PREFIX)]}…" if arg.startswith(TICKET_PREFIX)
+                         else arg for arg in args)  # tickets carry capabilities
+        try:
+            result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                    env=self._env(name), input=stdin)
+        except subprocess.TimeoutExpired as exc:
+            raise AssertionError(f"{shown} on {name} did not finish within {timeout:g} s:\n"
+                                 f"{exc.stderr or ''}") from None
         if check and result.returncode != 0:
-            shown = " ".join(f"{arg[:len(TICKET_PREFIX)]}…" if arg.startswith(TICKET_PREFIX)
-                             else arg for arg in args)  # tickets carry capabilities
             raise AssertionError(f"{shown} on {name} failed ({result.returncode}):\n"
                                  f"{result.stdout}\n{result.stderr}")
         return result

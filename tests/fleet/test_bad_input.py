@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from fleetdocs.tickets import PREFIX as TICKET_PREFIX
 from tests.fleet.harness import Fleet, fleet_in
 
 pytestmark = pytest.mark.net
@@ -82,6 +83,19 @@ def test_bad_tickets_and_arguments(fleets: dict[str, object], tmp_path: Path) ->
         result = fleet.run(home, *args, check=False)
         assert_clean_failure(result, expected)
         assert snapshot(fleet.root) == before, f"{args} changed files on disk"
+
+
+def test_failed_calls_are_reported_without_the_ticket(fleets: dict[str, object]) -> None:
+    """Benchmarks print these failures; an agent ticket is the enrollment scope's write secret."""
+    fleet, tickets = fleets["fleet"], fleets["tickets"]
+    assert isinstance(fleet, Fleet) and isinstance(tickets, dict)
+    ticket = tickets["agent"]
+    for timeout in (0.01, 60.0):  # killed at its timeout; refused (an agent ticket to `join`)
+        with pytest.raises(AssertionError) as failure:
+            fleet.run("fresh", "join", ticket, timeout=timeout)
+        message = str(failure.value)
+        assert f"join {ticket[:len(TICKET_PREFIX)]}… on fresh" in message
+        assert ticket[len(TICKET_PREFIX):][:24] not in message
 
 
 def test_refused_lookup_changes_nothing(fleets: dict[str, object]) -> None:
