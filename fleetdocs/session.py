@@ -106,14 +106,19 @@ class Session:
         Agents hold their own scopes and `enroll`, which they sync themselves. Syncing every
         replica with every peer made an admin's or coordinator's work grow with the square of
         the fleet: each agent was asked, every interval, for every other agent's namespaces.
+        An agent's scopes also go only to peers known as admins or coordinators: a peer of
+        unknown role (a device that has just connected to enroll) was offered every one.
         """
         owner = scope_agent(scope)
-        return [peer for peer in peers
-                if self.book.role_of(peer.node_id) != "agent" or peer.node_id_hex == owner]
+        if owner is None:
+            return [peer for peer in peers if self.book.role_of(peer.node_id) != "agent"]
+        return [peer for peer in peers if peer.node_id_hex == owner
+                or self.book.role_of(peer.node_id) in ("admin", "coordinator")]
 
     async def sync_replicas(self, peers: list[PeerAddr]) -> None:
         """Start a round of every replica with those of `peers` that hold it."""
-        for scope in synced(self.config.role, list(self.config.scopes)):
+        live = synced(self.config.role, self.config.scopes)
+        for scope in [name for name in self.config.scopes if name in live]:
             replica = await self.scope(scope)
             await replica.sync(self.peers_for(scope, peers))
 

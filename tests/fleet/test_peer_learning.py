@@ -67,8 +67,9 @@ def test_each_agents_namespace_is_synced_with_that_agent_and_no_other(tmp_path: 
             coordinator = h["C1"]
             await coordinator.sync_and_wait(5)
             await CoordinatorRole(coordinator).reconcile(coordinator)
-            for agent in agents:
-                await coordinator.learn_peers([await agent.node.addr()], role="agent")
+            # Y as if it had just connected to enroll: its role is not known yet.
+            for agent, role in zip(agents, ("agent", None), strict=True):
+                await coordinator.learn_peers([await agent.node.addr()], role=role)
             report = {agent.identity.public_hex:
                       coordinator.config.scopes[report_scope(agent.identity.public_hex)]
                       for agent in agents}
