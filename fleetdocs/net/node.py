@@ -111,7 +111,10 @@ class ContentCache:
             self.size -= len(dropped)
 
 
-STUCK_AFTER = 10.0  # rounds take milliseconds to seconds; a false alarm costs one rejoin
+# Longer than iroh's connect timeout and QUIC's idle timeout (30 s each): a peer that is
+# merely down or gone ends our rounds with a failure first, and is not taken for stuck
+# (measured: "Failed to establish connection" 30 s after asking a stopped peer).
+STUCK_AFTER = 45.0
 
 
 class PendingRounds:
@@ -122,8 +125,8 @@ class PendingRounds:
     ended, which its own resync also does), our side stays marked "running", emits no event,
     and ignores every later `start_sync` with that peer (n0-computer/iroh-docs PR #111,
     unmerged). Leaving the namespace is the only reset the bindings offer, so a peer asked
-    more than `FleetNode.stuck_after` seconds ago with no round ended since makes
-    `Replica.sync` leave and rejoin. Seen before this: agents of 30- and 40-agent fleets
+    more than `FleetNode.stuck_after` seconds ago with no round ended since (not even a
+    failed one) makes `Replica.sync` leave and rejoin. Seen before this: agents of 30- and 40-agent fleets
     heard nothing from their coordinator for 120 s and rolled back, while blobs from it
     downloaded fine.
     """
