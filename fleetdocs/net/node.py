@@ -379,4 +379,22 @@ async def running_node(store: Path, identity: Identity, bind: str = "0.0.0.0:0",
         author = await node.authors().import_author(iroh.Author.from_string(identity.seed.hex()))
         yield FleetNode(node, identity, author)
     finally:
-        await node.node().shutdown()
+        await _shut_down(node)
+
+
+SHUTDOWN_TIMEOUT = 10.0
+
+
+async def _shut_down(node: iroh.Iroh) -> None:
+    """Stop the node, but give up after SHUTDOWN_TIMEOUT: the process then ends without it.
+
+    In five 60-agent benchmark set-ups, `agent enroll` of one of the 53rd to 57th agents
+    waited forever in iroh's shutdown after its work was done; the cause inside iroh is not
+    found (docs/design.md). The store commits its writes within 0.5 s on
+    its own, and the CLI and daemon leave with `os._exit`, which a running node survives.
+    """
+    try:
+        async with asyncio.timeout(SHUTDOWN_TIMEOUT):
+            await node.node().shutdown()
+    except TimeoutError:
+        log.warning("the iroh node did not stop within %g s; exiting without it", SHUTDOWN_TIMEOUT)
