@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import blake3
 import iroh
 from iroh import iroh_ffi
 
@@ -148,6 +149,18 @@ class PendingRounds:
         self._since.clear()
 
 
+def content_matches(value: bytes, content_hex: str) -> bool:
+    """Whether `value` is the whole content named by its BLAKE3 hash.
+
+    iroh-blobs 0.35 serves reads of a blob that is still arriving, without an error (its
+    `read_at` takes partial entries and only reports `is_complete`, which `read_to_bytes`
+    drops). Cached as an entry's content, such a read hid an agent's assignment for good:
+    it did not parse, was skipped on every later reconcile, and only a restart showed it
+    (60-agent rollouts: one to five agents per run stayed idle with the entry in store).
+    """
+    return blake3.blake3(value).hexdigest() == content_hex
+
+
 class _Enqueue(iroh.SubscribeCallback):
     """Callbacks run on iroh's docs actor: awaiting any iroh call here would deadlock."""
 
@@ -218,6 +231,8 @@ class Replica:
                     value = await self._node.iroh.blobs().read_to_bytes(content_hash)
                 except iroh.IrohError:
                     continue  # content not downloaded yet; the content-ready event re-triggers
+                if not content_matches(value, content_hex):
+                    continue  # still arriving; see content_matches
                 self._node.contents.put(content_hex, value)
             found.append(StoredEntry(bytes.fromhex(str(entry.author())), entry.key(), value,
                                      entry.timestamp()))

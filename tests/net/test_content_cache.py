@@ -1,9 +1,10 @@
 """The entry-content cache: content-addressed, so it may only ever return what was put."""
 
+import blake3
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fleetdocs.net.node import ContentCache
+from fleetdocs.net.node import ContentCache, content_matches
 
 _puts = st.lists(st.tuples(st.sampled_from("abcdef"), st.integers(0, 40)), max_size=30)
 
@@ -39,3 +40,16 @@ def test_the_least_recently_used_content_is_dropped_first() -> None:
     cache.put("c", b"12345")
     assert (cache.get("a"), cache.get("b"), cache.get("c")) == (b"12345", None, b"12345")
     assert cache.size == 10
+
+
+@given(whole=st.binary(max_size=2048), cut=st.integers(0, 2048), flip=st.integers(0, 2047))
+def test_only_the_whole_content_matches_its_hash(whole: bytes, cut: int, flip: int) -> None:
+    """A read of a blob still arriving (shorter, or zeros where bytes are missing) is refused."""
+    name = blake3.blake3(whole).hexdigest()
+    assert content_matches(whole, name)
+    if cut < len(whole):
+        assert not content_matches(whole[:cut], name)
+    if whole:
+        damaged = bytearray(whole)
+        damaged[flip % len(whole)] ^= 0xFF
+        assert not content_matches(bytes(damaged), name)
