@@ -127,9 +127,9 @@ class PendingRounds:
     and ignores every later `start_sync` with that peer (n0-computer/iroh-docs PR #111,
     unmerged). Leaving the namespace is the only reset the bindings offer, so a peer asked
     more than `FleetNode.stuck_after` seconds ago with no round ended since (not even a
-    failed one) makes `Replica.sync` leave and rejoin. Seen before this: agents of 30- and 40-agent fleets
-    heard nothing from their coordinator for 120 s and rolled back, while blobs from it
-    downloaded fine.
+    failed one) makes `Replica.sync` leave and rejoin. Seen before this: agents of 30- and
+    40-agent fleets heard nothing from their coordinator for 120 s and rolled back, while
+    blobs from it downloaded fine.
     """
 
     def __init__(self) -> None:
