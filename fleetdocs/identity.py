@@ -79,14 +79,15 @@ def write_key_file(path: Path, identity: Identity) -> None:
 
 
 def read_key_file(path: Path) -> Identity:
-    return _parse_key_file(_read(path), path)
+    return _parse_key_file(read_secret_file(path), path)
 
 
-def _read(path: Path) -> bytes:
+def read_secret_file(path: Path, what: str = "key file") -> bytes:
+    """The bytes of a key or passphrase file; a one-line KeyFileError if it cannot be read."""
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
+        raise KeyFileError(f"cannot read {what} {path}: {exc.strerror}") from None
 
 
 def _parse_key_file(data: bytes, path: Path) -> Identity:
@@ -103,7 +104,7 @@ def _parse_key_file(data: bytes, path: Path) -> Identity:
 
 def read_any_key_file(path: Path) -> Identity:
     """A fleetdocs key file or an unencrypted OpenSSH ed25519 private key, read in place."""
-    data = _read(path)
+    data = read_secret_file(path)
     if data.startswith(KEY_FILE_MAGIC):
         return _parse_key_file(data, path)
     try:

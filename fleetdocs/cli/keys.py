@@ -10,7 +10,7 @@ import typer
 
 from fleetdocs.cli.common import console, home_from, print_json
 from fleetdocs.errors import KeyFileError
-from fleetdocs.identity import import_openssh_key
+from fleetdocs.identity import import_openssh_key, read_secret_file
 
 app = typer.Typer(help="Show or import this home's ed25519 key.", no_args_is_help=True)
 
@@ -32,16 +32,10 @@ def import_ssh(
     passphrase_file: Path | None = typer.Option(None, help="read the passphrase from this file"),
 ) -> None:
     """Adopt an OpenSSH ed25519 private key as this home's identity."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise KeyFileError(f"cannot read {path}: {exc.strerror}") from None
+    data = read_secret_file(path)
     passphrase: bytes | None = None
     if passphrase_file is not None:
-        try:
-            passphrase = passphrase_file.read_bytes().rstrip(b"\r\n")
-        except OSError as exc:
-            raise KeyFileError(f"cannot read {passphrase_file}: {exc.strerror}") from None
+        passphrase = read_secret_file(passphrase_file, "passphrase file").rstrip(b"\r\n")
     elif _is_encrypted(data):
         if not sys.stdin.isatty():
             raise KeyFileError("the key is passphrase-protected; give --passphrase-file")
