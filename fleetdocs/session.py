@@ -78,15 +78,11 @@ class Session:
                                                     self.peers_for(name, self.book.addrs()))
         self.config.scopes[name] = capability.namespace_id.hex()
         self.save_config()
-        await self.leave_unsynced(was_synced)
+        for retired in was_synced - synced(self.config.role, self.config.scopes):
+            await (await self.scope(retired)).leave()
         if self.config.role is not None:
             await self.publish_address()
         return replica
-
-    async def leave_unsynced(self, among: Iterable[str]) -> None:
-        """Leave the live sync (gossip swarm) of those scopes `among` no longer synced."""
-        for name in set(among) - synced(self.config.role, self.config.scopes):
-            await (await self.scope(name)).leave()
 
     async def learn_peers(self, peers: list[PeerAddr], role: str | None = None) -> None:
         changed = False
@@ -322,7 +318,6 @@ async def open_session(home: Home, *, create_key: bool = False) -> AsyncIterator
                 await node.add_peer(peer)
             if config.role is not None:
                 await session.publish_address()
-            await session.leave_unsynced(config.scopes)
             yield session
         finally:
             await node_cm.__aexit__(None, None, None)
