@@ -35,7 +35,7 @@ import iroh
 
 from fleetdocs.artifacts.progress import ProgressCallback
 from fleetdocs.errors import NetError
-from fleetdocs.net.node import FleetNode
+from fleetdocs.net.node import FleetNode, content_matches
 from fleetdocs.net.tickets import PeerAddr
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ class BlobStore:
         """The bytes of a small local blob (a manifest), verified against its hash."""
         await self._require(blob)
         data = bytes(await self._blobs.read_to_bytes(_iroh_hash(blob)))
-        if blake3.blake3(data).hexdigest() != blob:
+        if not content_matches(data, blob):
             raise BlobMismatchError(f"stored blob {blob[:16]}… does not match its hash")
         return data
 
