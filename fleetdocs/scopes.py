@@ -145,6 +145,11 @@ def report_scope(agent_hex: str) -> str:
     return f"{REPORT}:{agent_hex}"
 
 
+def scope_kind(name: str) -> str:
+    """The namespace kind a scope's config name holds: `desired:<id>` and `desired` -> desired."""
+    return name.partition(":")[0]
+
+
 def scope_agent(name: str) -> str | None:
     """The agent a per-agent scope name (`desired:<id>`, `report:<id>`) belongs to, else None."""
     kind, separator, agent = name.partition(":")

@@ -28,6 +28,7 @@ from fleetdocs.scopes import (
     author_may_write,
     parse_key,
     scope_agent,
+    scope_kind,
     synced,
 )
 
@@ -261,7 +262,7 @@ class Session:
         kinds = ADDRESS_SCOPES.get(self.config.role or "", ())
         published: dict[str, list[str]] = self.config.extra.setdefault("published_in", {})
         stale = [name for name in self.config.scopes
-                 if name.partition(":")[0] in kinds and published.get(name) != addrs]
+                 if scope_kind(name) in kinds and published.get(name) != addrs]
         for name in stale:
             await (await self.scope(name)).put(addr_key(self.identity.public_hex), value)
             published[name] = addrs
@@ -274,7 +275,7 @@ class Session:
             replica = await self.node.replica(bytes.fromhex(namespace))
             for stored in await replica.entries(b"addr/"):
                 parts = parse_key(stored.key)
-                if not author_may_write(name.partition(":")[0], parts, stored.author_hex).accepted:
+                if not author_may_write(scope_kind(name), parts, stored.author_hex).accepted:
                     continue
                 try:
                     value = json.loads(stored.value)
