@@ -63,10 +63,11 @@ class HomeConfig:
         return self.role
 
 
-
 def refuse_if_readable_by_others(path: Path) -> None:
+    """Secrets and the state naming them stay owner-only: a file others can read is refused."""
     if path.exists() and path.stat().st_mode & 0o077:
         raise HomeError(f"{path} is readable by others; run: chmod 600 {path}")
+
 
 class Home:
     """Owns the files of one home; every write is atomic and owner-only."""
