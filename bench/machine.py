@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def machine_info() -> dict[str, Any]:
-    return {"cpus": os.cpu_count(), "cpu_model": _cpu_model(), "memory_kib": _mem_total_kib(),
+    return {"cpus": os.cpu_count(), "cpu_model": _cpu_model(), "memory_kib": mem_total_kib(),
             "kernel": platform.release()}
 
 
@@ -32,7 +32,7 @@ def _cpu_model() -> str | None:
     return platform.processor() or None
 
 
-def _mem_total_kib() -> int | None:
+def mem_total_kib() -> int | None:
     for line in _read_lines("/proc/meminfo"):
         if line.startswith("MemTotal:"):
             return int(line.split()[1])

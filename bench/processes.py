@@ -49,11 +49,21 @@ def _requested(fleet: Fleet, agent: str) -> bool:
     return any(request["agent"] == agent for request in fleet.json("A", "enroll", "list")["requests"])
 
 
-def all_healthy_on(fleet: Fleet, artifact: str, agents: int) -> bool:
-    """Whether `agents` agents run `artifact` healthily; BenchError if one gave up on it."""
+def healthy_on(fleet: Fleet, artifact: str) -> set[str]:
+    """The agents that run `artifact` healthily, in the admin's status; BenchError if one
+    gave up on it."""
     rows = fleet.json("A", "status")["agents"]
     failed = [row for row in rows if row["phase"] == "rolled-back"]
     if failed:
         raise BenchError(f"agent {failed[0]['id'][:12]} rolled back: {failed[0]['last_error']}")
-    done = [row for row in rows if row.get("current") == artifact and row["phase"] == "healthy"]
-    return len(done) >= agents
+    return {row["id"] for row in rows if row.get("current") == artifact and row["phase"] == "healthy"}
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """The kB fields of /proc/PID/status."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if value.strip().endswith("kB"):
+            fields[name] = int(value.split()[0])
+    return fields

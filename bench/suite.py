@@ -49,13 +49,15 @@ BENCHMARKS: dict[str, Callable[[Size], list[Result]]] = {
 }
 
 
-def run(name: str, size: Size, agents: tuple[int, ...] | None = None) -> list[Result]:
-    """Run benchmark `name`; `agents` replaces the rollout's agent counts for this size."""
-    if agents is None:
+def run(name: str, size: Size, agents: tuple[int, ...] | None = None,
+        keep: bool = False) -> list[Result]:
+    """Run benchmark `name`; `agents` replaces the rollout's agent counts for this size, and
+    `keep` keeps the homes and logs of every rollout (to read why one was slow)."""
+    if agents is None and not keep:
         return BENCHMARKS[name](size)
     if name != "rollout":
-        raise UnknownBenchmarkError(f"agent counts apply to rollout only, not {name}")
-    return rollout.run(agents)
+        raise UnknownBenchmarkError(f"--agents and --keep apply to rollout only, not {name}")
+    return rollout.run(agents or ROLLOUT_AGENTS[size], keep=keep)
 
 
 class UnknownBenchmarkError(ValueError):
