@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from bench.machine import mem_total_kib
-from bench.processes import healthy_on, proc_status, start_fleet
+from bench.processes import healthy_on, start_fleet
 from bench.results import BenchError, Result, percentile, wait_for
 from fleetdocs.session import DEFAULT_SYNC_INTERVAL
 from tests.fleet.harness import Fleet, fleet_in
@@ -129,14 +129,24 @@ def _idle_results(idle: dict[str, float], agent_homes: list[str], params: dict[s
 
 
 def _memory_result(fleet: Fleet, params: dict[str, int]) -> Result:
-    """All daemons' resident memory beside the machine's: what says how many more fit."""
-    resident = sum(proc_status(process.pid)["VmRSS"] for process in fleet.daemons.values())
+    """All daemons' memory beside the machine's: what says how many more fit.
+
+    PSS, not RSS: each daemon maps the same ~48 MiB of Python and iroh libraries, which RSS
+    would count once per daemon and the machine holds once."""
+    used = sum(_pss_kib(process.pid) for process in fleet.daemons.values())
     total = mem_total_kib()
-    return Result("rollout", f"resident memory of {len(fleet.daemons)} idle daemons, "
-                  f"{params['agents']} agents", resident / 1024, "MiB",
+    return Result("rollout", f"memory (PSS) of {len(fleet.daemons)} idle daemons, "
+                  f"{params['agents']} agents", used / 1024, "MiB",
                   None if total is None else total / 1024, "the machine's memory",
                   "each daemon: Python, automerge, an iroh node with its stores and "
                   "connections", params)
+
+
+def _pss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    raise BenchError(f"no Pss in /proc/{pid}/smaps_rollup")
 
 
 def idle_cpu(fleet: Fleet, seconds: float) -> dict[str, float]:
