@@ -2,10 +2,11 @@
 
 The enroll namespace is writable by anyone holding the enrollment ticket, so nothing in it is
 trusted for who wrote it: a request counts only when its signature verifies with the agent
-key it names AND the iroh author of the entry is that key (fleetdocs.scopes). Namespace ids
-are bearer Read capabilities, and every ticket holder can read every request and grant, so
-both ids travel sealed: a request's report namespace id to the fleet's enrollment key (whose
-secret half only admins and coordinators can derive), a grant to the agent's own key.
+key it names AND the iroh author of the entry is that key (fleetdocs.scopes). Every ticket
+holder can also read every request and grant, so what is not theirs to see travels sealed:
+a request's report namespace id (a bearer Read capability) and the device's facts (hostname,
+machine id, hardware) to the fleet's enrollment key, whose secret half only admins and
+coordinators can derive; a grant to the agent's own key.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from fleetdocs.canonical import canonical_bytes
 from fleetdocs.errors import FleetdocsError
 from fleetdocs.identity import Identity, verify_key
 
-REQUEST_DOMAIN = b"fleetdocs/enroll-request/v2\x00"
+REQUEST_VERSION = 3
+REQUEST_DOMAIN = b"fleetdocs/enroll-request/v3\x00"
 ENROLLMENT_BOX_CONTEXT = "fleetdocs 2026 enrollment box v1"
-SEALED_NAMESPACE_BYTES = 32 + 32 + 16  # id + ephemeral public key + MAC (NaCl sealed box)
 MAX_REQUEST_BYTES = 16 * 1024
 MAX_FACTS_KEYS = 64
 
@@ -33,64 +34,60 @@ class EnrollmentError(FleetdocsError):
     """An enrollment request or grant is malformed, forged or for another fleet."""
 
 
-
 def enrollment_box(fleet_secret: bytes) -> PrivateKey:
     """The fleet's enrollment key pair, derived from the fleet secret (admins, coordinators)."""
     return PrivateKey(blake3.blake3(fleet_secret,
                                     derive_key_context=ENROLLMENT_BOX_CONTEXT).digest())
 
 
+def request_hash(raw: bytes) -> str:
+    """What an approval or rejection names: the BLAKE3 of the request's bytes."""
+    return blake3.blake3(raw).hexdigest()
+
+
+def sign_request(identity: Identity, fleet: str, report_ns: str, facts: dict[str, Any],
+                 time_us: int, box_public: bytes) -> bytes:
+    """The bytes of a device's request: its report namespace and facts sealed to the fleet's
+    enrollment key, signed by the device's own key."""
+    sealed = SealedBox(PublicKey(box_public)).encrypt(
+        canonical_bytes({"report_ns": report_ns, "facts": facts}))
+    body = {"v": REQUEST_VERSION, "fleet": fleet, "agent": identity.public_hex,
+            "sealed": sealed.hex(), "time": time_us}
+    signature = identity.sign(REQUEST_DOMAIN + canonical_bytes(body))
+    return canonical_bytes({**body, "sig": signature.hex()})
+
+
 @dataclass(frozen=True)
 class EnrollmentRequest:
+    """A request whose signature verified and whose sealed part opened."""
+
     fleet: str
     agent: str
-    sealed_report_ns: bytes
+    report_ns: str
     facts: dict[str, Any]
     time_us: int
     raw: bytes
 
     @property
     def request_hash(self) -> str:
-        return blake3.blake3(self.raw).hexdigest()
-
-    def report_ns(self, box: PrivateKey) -> str:
-        """Open the report namespace id with the fleet's enrollment key."""
-        try:
-            namespace = SealedBox(box).decrypt(self.sealed_report_ns)
-        except CryptoError:
-            raise EnrollmentError("request's report namespace is not sealed to this fleet") \
-                from None
-        if len(namespace) != 32:
-            raise EnrollmentError("request's sealed report namespace is malformed")
-        return namespace.hex()
+        return request_hash(self.raw)
 
     @classmethod
-    def create(cls, identity: Identity, fleet: str, report_ns: str, facts: dict[str, Any],
-               time_us: int, box_public: bytes) -> EnrollmentRequest:
-        sealed = SealedBox(PublicKey(box_public)).encrypt(bytes.fromhex(report_ns))
-        body = {"v": 2, "fleet": fleet, "agent": identity.public_hex,
-                "report_ns_sealed": sealed.hex(), "facts": facts, "time": time_us}
-        signature = identity.sign(REQUEST_DOMAIN + canonical_bytes(body))
-        raw = canonical_bytes({**body, "sig": signature.hex()})
-        return cls.parse(raw, fleet)
-
-    @classmethod
-    def parse(cls, raw: bytes, fleet: str) -> EnrollmentRequest:
-        """Verify a request as read from the enroll namespace; raises EnrollmentError."""
+    def open(cls, raw: bytes, fleet: str, box: PrivateKey) -> EnrollmentRequest:
+        """Verify a request as read from the enroll namespace, then open its sealed part
+        with the fleet's enrollment key; raises EnrollmentError."""
         if len(raw) > MAX_REQUEST_BYTES:
             raise EnrollmentError(f"enrollment request over {MAX_REQUEST_BYTES} bytes")
         try:
             value = json.loads(raw)
-            body = {k: value[k] for k in ("v", "fleet", "agent", "report_ns_sealed", "facts",
-                                          "time")}
+            body = {k: value[k] for k in ("v", "fleet", "agent", "sealed", "time")}
             signature = bytes.fromhex(value["sig"])
             agent = bytes.fromhex(body["agent"])
-            sealed = bytes.fromhex(body["report_ns_sealed"])
+            sealed = bytes.fromhex(body["sealed"])
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise EnrollmentError("malformed enrollment request") from None
-        if body["v"] != 2 or not isinstance(body["facts"], dict) or not isinstance(body["time"], int):
-            raise EnrollmentError("malformed enrollment request")
-        if len(body["facts"]) > MAX_FACTS_KEYS or len(sealed) != SEALED_NAMESPACE_BYTES:
+            raise EnrollmentError("malformed enrollment request (or one from before v3: "
+                                  "the device must enroll again)") from None
+        if body["v"] != REQUEST_VERSION or not isinstance(body["time"], int):
             raise EnrollmentError("malformed enrollment request")
         if body["fleet"] != fleet:
             raise EnrollmentError("enrollment request is for another fleet")
@@ -98,7 +95,25 @@ class EnrollmentRequest:
             verify_key(agent).verify(REQUEST_DOMAIN + canonical_bytes(body), signature)
         except (CryptoError, FleetdocsError, ValueError):
             raise EnrollmentError("enrollment request signature does not verify") from None
-        return cls(fleet, body["agent"], sealed, body["facts"], body["time"], raw)
+        report_ns, facts = _open_sealed(sealed, box)
+        return cls(fleet, body["agent"], report_ns, facts, body["time"], raw)
+
+
+def _open_sealed(sealed: bytes, box: PrivateKey) -> tuple[str, dict[str, Any]]:
+    try:
+        value = json.loads(SealedBox(box).decrypt(sealed))
+    except CryptoError:
+        raise EnrollmentError("enrollment request is not sealed to this fleet") from None
+    except ValueError:
+        raise EnrollmentError("enrollment request's sealed part is malformed") from None
+    try:
+        report_ns, facts = value["report_ns"], value["facts"]
+        namespace = bytes.fromhex(report_ns)
+    except (KeyError, TypeError, ValueError):
+        raise EnrollmentError("enrollment request's sealed part is malformed") from None
+    if len(namespace) != 32 or not isinstance(facts, dict) or len(facts) > MAX_FACTS_KEYS:
+        raise EnrollmentError("enrollment request's sealed part is malformed")
+    return namespace.hex(), facts
 
 
 def seal_grant(agent_public: bytes, grant: dict[str, Any]) -> bytes:

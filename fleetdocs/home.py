@@ -59,7 +59,8 @@ class HomeConfig:
                 "`fleetdocs join TICKET` or `fleetdocs agent enroll TICKET`"
             )
         if roles and self.role not in roles:
-            raise UsageError(f"this command needs a {' or '.join(roles)} home; this is a {self.role}")
+            raise UsageError(f"this command needs {_with_article(' or '.join(roles))} home; "
+                             f"this is {_with_article(self.role)} home")
         return self.role
 
 
@@ -203,3 +204,7 @@ def write_private_json(path: Path, value: object) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+def _with_article(noun: str) -> str:
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"

@@ -10,7 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from fleetdocs.audit import actions
-from fleetdocs.enrollment import EnrollmentError, EnrollmentRequest, enrollment_box
+from fleetdocs.enrollment import (
+    EnrollmentError,
+    EnrollmentRequest,
+    enrollment_box,
+    request_hash,
+    sign_request,
+)
 from fleetdocs.errors import UsageError
 from fleetdocs.facts import collect_facts
 from fleetdocs.identity import parse_public_hex
@@ -36,11 +42,10 @@ ENROLL_SYNC_TIMEOUT = 5.0
 
 
 async def read_requests(session: Session) -> tuple[dict[str, EnrollmentRequest], list[str]]:
-    """Verified requests by agent id, and one line per entry that was refused."""
+    """Verified and opened requests by agent id, and one line per entry that was refused."""
+    box = enrollment_box(bytes.fromhex(session.config.extra["fleet_secret"]))
     enroll = await session.scope(ENROLL)
     fleet = session.config.fleet or ""
-    secret = session.config.extra.get("fleet_secret")
-    box = enrollment_box(bytes.fromhex(secret)) if secret else None
     requests: dict[str, EnrollmentRequest] = {}
     refused: list[str] = []
     for stored in await enroll.entries(b"request/"):
@@ -49,16 +54,10 @@ async def read_requests(session: Session) -> tuple[dict[str, EnrollmentRequest],
             refused.append(verdict.reason)
             continue
         try:
-            request = EnrollmentRequest.parse(stored.value, fleet)
+            request = EnrollmentRequest.open(stored.value, fleet, box)
         except EnrollmentError as exc:
             refused.append(f"{stored.author_hex[:12]}…: {exc}")
             continue
-        if box is not None:
-            try:
-                request.report_ns(box)
-            except EnrollmentError as exc:
-                refused.append(f"{stored.author_hex[:12]}…: {exc}")
-                continue
         if request.agent != stored.author_hex:
             refused.append(f"request for {request.agent[:12]}… written by {stored.author_hex[:12]}…")
             continue
@@ -108,7 +107,7 @@ async def enroll_approve(session: Session, agent: str, name: str | None = None) 
     desired = namespace_id_of(desired_secret(fleet_secret, bytes.fromhex(request.agent)))
     entry = await ledger.append(actions.ENROLL_APPROVE, {
         "agent": request.agent, "request": request.request_hash,
-        "report_ns": request.report_ns(enrollment_box(fleet_secret)),
+        "report_ns": request.report_ns,
         "desired_ns": desired.hex(), "name": label})
     await import_report_scopes(session, (await ledger.read()).state)
     return entry_json(entry)
@@ -145,11 +144,11 @@ async def agent_enroll(session: Session, ticket: str, settings: dict[str, Any] |
     report = await session.node.create_namespace()
     config.scopes[REPORT] = report.id_hex
     session.save_config()
-    request = EnrollmentRequest.create(session.identity, parsed.fleet, report.id_hex,
-                                       collect_facts(), now_us(), enroll_box)
+    request = sign_request(session.identity, parsed.fleet, report.id_hex, collect_facts(),
+                           now_us(), enroll_box)
     enroll = await session.scope(ENROLL)
-    await enroll.put(request_key(session.identity.public_hex), request.raw)
+    await enroll.put(request_key(session.identity.public_hex), request)
     await session.publish_address()
     synced = await session.sync_and_wait(ENROLL_SYNC_TIMEOUT)
     return {"agent": session.identity.public_hex, "fleet": parsed.fleet,
-            "request": request.request_hash, "synced_with": sorted(synced)}
+            "request": request_hash(request), "synced_with": sorted(synced)}

@@ -325,7 +325,7 @@ def test_artifact_show_and_errors_through_the_cli(published: tuple[Homes, dict[s
         entry["present"] for entry in shown["paths"])
     with pytest.raises(AssertionError, match="no artifact of this fleet"):
         homes.cli("C", "artifact", "show", "ffff0000")
-    with pytest.raises(AssertionError, match="needs a admin home"):
+    with pytest.raises(AssertionError, match="needs an admin home"):
         homes.cli("C", "artifact", "add", str(homes.root))
     with pytest.raises(AssertionError, match="unknown field 'colour'"):
         homes.cli("A", "artifact", "add", str(homes.root), "--meta", "colour=red")

@@ -21,6 +21,8 @@ import pytest
 from fleetdocs.artifacts.closure import stage_file
 from fleetdocs.audit import actions, next_entry
 from fleetdocs.enrollment import seal_grant
+from fleetdocs.errors import UsageError
+from fleetdocs.facts import collect_facts
 from fleetdocs.ledger import Ledger, now_us
 from fleetdocs.net.blobs import BlobStore
 from fleetdocs.reports import read_report
@@ -206,7 +208,8 @@ def test_a_revoked_agent_is_served_nothing_new(tmp_path: Path) -> None:
     run(scenario)
 
 
-def test_other_ticket_holders_cannot_read_an_agents_report_namespace(tmp_path: Path) -> None:
+def test_other_ticket_holders_cannot_read_an_agents_report_namespace_or_facts(
+        tmp_path: Path) -> None:
     async def scenario() -> None:
         async with homes(tmp_path) as h:
             await small_fleet(h)
@@ -214,10 +217,18 @@ def test_other_ticket_holders_cannot_read_an_agents_report_namespace(tmp_path: P
             await enroll(h, "Y")
             await h["Y"].sync_and_wait(5)
             report_ns = h["X"].config.scopes[REPORT]
+            facts = collect_facts()
             requests = await (await h["Y"].scope(ENROLL)).entries(b"request/")
             assert any(e.author_hex == victim for e in requests), "Y does see X's request"
-            assert all(report_ns not in e.value.decode() for e in requests)
-            # Admins open it with the fleet's enrollment key and record it in the approval.
+            for secret in (report_ns, facts["hostname"], facts["kernel"], "machine_id"):
+                assert all(secret.encode() not in e.value for e in requests), secret
+            with pytest.raises(UsageError, match="needs an admin or coordinator home; this is an agent home"):
+                await h.op("Y", "enroll.list")
+            # Admins open both with the fleet's enrollment key: the facts in `enroll list`,
+            # the report namespace in the approval.
+            listed = await h.op("A", "enroll.list")
+            (row,) = [row for row in listed["requests"] if row["agent"] == victim]
+            assert row["facts"]["hostname"] == facts["hostname"]
             entry = await h.op("A", "enroll.approve", agent=victim)
             assert entry["args"]["report_ns"] == report_ns
     run(scenario)

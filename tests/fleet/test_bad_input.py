@@ -67,7 +67,7 @@ def cases(tickets: dict[str, str]) -> list[tuple[str, list[str], str]]:
         ("A", ["fleet", "create", "again"], "already a admin"),
         ("fresh", ["join", "@/nonexistent/ticket"], "cannot read ticket file"),
         ("A", ["admin", "add", "not-a-key"], "not a fleetdocs id"),
-        ("C", ["admin", "add", "ab" * 32], "needs a admin home"),
+        ("C", ["admin", "add", "ab" * 32], "needs an admin home; this is a coordinator home"),
         ("fresh", ["audit", "log"], "does not exist"),
         ("K0", ["audit", "log"], "not part of a fleet"),
     ]
