@@ -101,11 +101,12 @@ def test_script_refuses_unknown_benchmark(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("args", "error"), [
-    (["audit", "--agents", "3"], "--agents needs the rollout benchmark alone"),
+    (["audit", "--agents", "3"], "--agents and --keep need the rollout benchmark alone"),
+    (["rollout", "audit", "--keep"], "--agents and --keep need the rollout benchmark alone"),
     (["rollout", "--agents", "3,x"], "not a comma-separated list of counts"),
     (["rollout", "--agents", "0"], "agent counts must be at least 1"),
 ])
-def test_script_refuses_agent_counts_it_cannot_use(tmp_path: Path, args: list[str],
+def test_script_refuses_rollout_options_it_cannot_use(tmp_path: Path, args: list[str],
                                                    error: str) -> None:
     run = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench"), *args,
                           "--output", str(tmp_path / "out.jsonl")],
