@@ -116,37 +116,57 @@ class ContentCache:
 # merely down or gone ends our rounds with a failure first, and is not taken for stuck
 # (measured: "Failed to establish connection" 30 s after asking a stopped peer).
 STUCK_AFTER = 45.0
+# A peer that completed a round with us this recently was up a moment ago, so a round asked
+# of it that has not ended after LIVE_STUCK_AFTER is taken for stuck without waiting out
+# the connect timeout. Redialling right after a round is when iroh drops them (see below).
+LIVE_WINDOW = 30.0
+LIVE_STUCK_AFTER = 10.0
 
 
 class PendingRounds:
     """The peers of one namespace asked for a sync round that has not ended since.
 
     iroh-docs 0.35 can drop every round with a peer forever: when the peer refuses a dial
-    because it is still finishing the previous round with us (we redialled right after one
-    ended, which its own resync also does), our side stays marked "running", emits no event,
-    and ignores every later `start_sync` with that peer (n0-computer/iroh-docs PR #111,
-    unmerged). Leaving the namespace is the only reset the bindings offer, so a peer asked
-    more than `FleetNode.stuck_after` seconds ago with no round ended since (not even a
-    failed one) makes `Replica.sync` leave and rejoin. Seen before this: agents of 30- and
-    40-agent fleets heard nothing from their coordinator for 120 s and rolled back, while
-    blobs from it downloaded fine.
+    because it is still finishing the previous round with us, our side stays marked
+    "running", emits no event, and ignores every later `start_sync` with that peer
+    (n0-computer/iroh-docs PR #111, unmerged). The peer's docs actor takes new requests
+    before finished rounds (a `biased` select), so a busy peer refuses any redial that comes
+    soon after a round: at 150 agents every agent lost its post-activation rounds with the
+    coordinator this way. Leaving the namespace is the only reset the bindings offer, so
+    `Replica.sync` leaves and rejoins when a peer was asked and has ended no round since
+    (not even a failed one) for `FleetNode.stuck_after` seconds, or `live_stuck_after` if
+    the ask came within LIVE_WINDOW of a round that peer completed.
     """
 
     def __init__(self) -> None:
         self._since: dict[str, float] = {}
+        self._live: set[str] = set()
+        self._completed_at: dict[str, float] = {}
 
-    def stuck(self, peers: Iterable[str], now: float, after: float) -> list[str]:
-        return [peer for peer in peers if now - self._since.get(peer, now) > after]
+    def stuck(self, peers: Iterable[str], now: float, after: float, live_after: float
+              ) -> list[str]:
+        return [peer for peer in peers if peer in self._since and now - self._since[peer] >
+                (min(after, live_after) if peer in self._live else after)]
 
     def asked(self, peers: Iterable[str], now: float) -> None:
         for peer in peers:
-            self._since.setdefault(peer, now)
+            if peer not in self._since:
+                self._since[peer] = now
+                if now - self._completed_at.get(peer, -LIVE_WINDOW) < LIVE_WINDOW:
+                    self._live.add(peer)
 
-    def ended(self, peer: str) -> None:
+    def ended(self, peer: str, now: float, completed: bool) -> None:
+        """A round with `peer` ended; `completed` unless it failed (which proves nothing
+        about the peer being up)."""
         self._since.pop(peer, None)
+        self._live.discard(peer)
+        if completed:
+            self._completed_at[peer] = now
 
     def forget(self) -> None:
+        """The namespace was left: no round asked before can end any more."""
         self._since.clear()
+        self._live.clear()
 
 
 def content_matches(value: bytes, content_hex: str) -> bool:
@@ -176,7 +196,7 @@ class _Enqueue(iroh.SubscribeCallback):
         if kind == iroh.LiveEventType.SYNC_FINISHED:
             finished = event.as_sync_finished()
             peer = finished.peer.to_bytes().hex()
-            self.rounds.ended(peer)
+            self.rounds.ended(peer, time.monotonic(), completed=finished.result is None)
             if finished.result is not None:  # e.g. "Failed to establish connection"
                 name, error = "sync_failed", finished.result
         elif kind == iroh.LiveEventType.INSERT_REMOTE:
@@ -266,10 +286,11 @@ class Replica:
         addrs = [iroh.NodeAddr(iroh.PublicKey.from_bytes(p.node_id), None, list(p.addrs))
                  for p in peers]
         rounds, now = self._node.rounds(self.namespace_id), time.monotonic()
-        after = self._node.stuck_after
-        if stuck := rounds.stuck((p.node_id_hex for p in peers), now, after):
-            log.info("no sync round of %s… with %s ended in %g s: rejoining", self.id_hex[:12],
-                     ", ".join(f"{peer[:12]}…" for peer in stuck), after)
+        after, live_after = self._node.stuck_after, self._node.live_stuck_after
+        if stuck := rounds.stuck((p.node_id_hex for p in peers), now, after, live_after):
+            log.info("no sync round of %s… with %s ended in %g s (%g s if it was up): "
+                     "rejoining", self.id_hex[:12],
+                     ", ".join(f"{peer[:12]}…" for peer in stuck), after, live_after)
             await self.leave()
             rounds.forget()
         rounds.asked((p.node_id_hex for p in peers), now)
@@ -305,6 +326,7 @@ class FleetNode:
         self.events = EventFeed()
         self.contents = ContentCache()
         self.stuck_after = STUCK_AFTER
+        self.live_stuck_after = LIVE_STUCK_AFTER
         self._replicas: dict[bytes, Replica] = {}
         self._rounds: dict[bytes, PendingRounds] = {}
 

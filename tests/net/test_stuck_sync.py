@@ -5,7 +5,7 @@ The stuck state is produced, not simulated: the victim V (the lower node id) hol
 then refused by R with AlreadySyncing, and iroh-docs leaves V's side marked running with no
 event; every later round V asks of R is dropped in silence (n0-computer/iroh-docs PR #111).
 `Replica.sync` notices a peer that has not ended a round for `FleetNode.stuck_after` seconds
-and rejoins the namespace.
+(`live_stuck_after` if it completed one shortly before) and rejoins the namespace.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given
 
 from fleetdocs.identity import Identity
-from fleetdocs.net.node import FleetNode, PendingRounds, Replica, running_node
+from fleetdocs.net.node import LIVE_WINDOW, FleetNode, PendingRounds, Replica, running_node
 from fleetdocs.net.tickets import Capability, PeerAddr
 
 SYNC_ALPN = b"/iroh-sync/1"
@@ -68,7 +68,11 @@ async def round_ended(node: FleetNode, replica: Replica, peer: PeerAddr, within:
 
 
 @pytest.mark.net
-def test_a_round_dropped_by_iroh_is_recovered_by_rejoining(tmp_path: Path) -> None:
+@pytest.mark.parametrize("recovering", ["stuck_after", "live_stuck_after"])
+def test_a_round_dropped_by_iroh_is_recovered_by_rejoining(tmp_path: Path, recovering: str
+                                                           ) -> None:
+    """With either limit: `live_stuck_after` applies because R completed a round with V
+    seconds before V asked again; `stuck_after` applies to any peer."""
     async def scenario() -> None:
         async with two_nodes(tmp_path) as (victim, remote):
             namespace = await remote.create_namespace()
@@ -78,7 +82,7 @@ def test_a_round_dropped_by_iroh_is_recovered_by_rejoining(tmp_path: Path) -> No
                 Capability.read(namespace.namespace_id), [remote_addr])
             assert await round_ended(victim, replica, remote_addr, 20), "no first round"
 
-            victim.stuck_after = NEVER
+            victim.stuck_after = victim.live_stuck_after = NEVER
             endpoint = victim.iroh.node().endpoint()
             node_addr = iroh.NodeAddr(iroh.PublicKey.from_bytes(remote_addr.node_id), None,
                                       list(remote_addr.addrs))
@@ -93,26 +97,34 @@ def test_a_round_dropped_by_iroh_is_recovered_by_rejoining(tmp_path: Path) -> No
 
             assert not await round_ended(victim, replica, remote_addr, 6), \
                 "iroh-docs no longer drops rounds after AlreadySyncing: is the workaround needed?"
-            victim.stuck_after = 0.5
+            setattr(victim, recovering, 0.5)
             assert await round_ended(victim, replica, remote_addr, 30), "rejoining did not recover"
     asyncio.run(scenario())
 
 
-@given(st.lists(st.tuples(st.sampled_from("abc"), st.booleans(), st.floats(0, 100)),
-                max_size=30))
+@given(st.lists(st.tuples(st.sampled_from("abc"), st.sampled_from(["ask", "done", "fail"]),
+                          st.floats(0, 100)), max_size=30))
 def test_pending_rounds_report_peers_whose_oldest_unanswered_ask_is_too_old(
-        steps: list[tuple[str, bool, float]]) -> None:
-    rounds, oldest_unanswered = PendingRounds(), dict[str, float]()
+        steps: list[tuple[str, str, float]]) -> None:
+    """A model of the rule: an unanswered ask is stuck after 40 s, or after 10 s when the
+    peer completed a round less than LIVE_WINDOW before it."""
+    rounds = PendingRounds()
+    oldest_unanswered: dict[str, tuple[float, float]] = {}  # peer: (asked at, limit)
+    completed_at: dict[str, float] = {}
     now = 0.0
-    for peer, answered, elapsed in steps:
+    for peer, step, elapsed in steps:
         now += elapsed
-        if answered:
-            rounds.ended(peer)
-            oldest_unanswered.pop(peer, None)
-        else:
+        if step == "ask":
             rounds.asked([peer], now)
-            oldest_unanswered.setdefault(peer, now)
-        expected = sorted(p for p, since in oldest_unanswered.items() if now - since > 10)
-        assert sorted(rounds.stuck("abc", now, 10)) == expected
+            live = now - completed_at.get(peer, -NEVER) < LIVE_WINDOW
+            oldest_unanswered.setdefault(peer, (now, 10 if live else 40))
+        else:
+            rounds.ended(peer, now, completed=step == "done")
+            oldest_unanswered.pop(peer, None)
+            if step == "done":
+                completed_at[peer] = now
+        expected = sorted(p for p, (since, limit) in oldest_unanswered.items()
+                          if now - since > limit)
+        assert sorted(rounds.stuck("abc", now, 40, 10)) == expected
     rounds.forget()
-    assert rounds.stuck("abc", now + NEVER, 1) == []
+    assert rounds.stuck("abc", now + NEVER, 1, 1) == []
