@@ -156,17 +156,23 @@ class PendingRounds:
                     self._live.add(peer)
 
     def ended(self, peer: str, now: float, completed: bool) -> None:
-        """A round with `peer` ended; `completed` unless it failed (which proves nothing
-        about the peer being up)."""
+        """A round with `peer` ended; `completed` unless it failed, which says the peer may
+        be gone: its next round gets the full `stuck_after` again."""
         self._since.pop(peer, None)
         self._live.discard(peer)
         if completed:
             self._completed_at[peer] = now
+        else:
+            self._completed_at.pop(peer, None)
 
-    def forget(self) -> None:
-        """The namespace was left: no round asked before can end any more."""
+    def forget(self, stuck: Iterable[str]) -> None:
+        """The namespace was left because of the `stuck` peers: no round asked before can
+        end any more. Each completed round buys one early rejoin, so a peer that left
+        right after a round costs at most one."""
         self._since.clear()
         self._live.clear()
+        for peer in stuck:
+            self._completed_at.pop(peer, None)
 
 
 def content_matches(value: bytes, content_hex: str) -> bool:
@@ -292,7 +298,7 @@ class Replica:
                      "rejoining", self.id_hex[:12],
                      ", ".join(f"{peer[:12]}…" for peer in stuck), after, live_after)
             await self.leave()
-            rounds.forget()
+            rounds.forget(stuck)
         rounds.asked((p.node_id_hex for p in peers), now)
         try:
             await self._doc.start_sync(addrs)

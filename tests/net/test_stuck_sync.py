@@ -102,12 +102,14 @@ def test_a_round_dropped_by_iroh_is_recovered_by_rejoining(tmp_path: Path, recov
     asyncio.run(scenario())
 
 
-@given(st.lists(st.tuples(st.sampled_from("abc"), st.sampled_from(["ask", "done", "fail"]),
+@given(st.lists(st.tuples(st.sampled_from("abc"),
+                          st.sampled_from(["ask", "done", "fail", "rejoin"]),
                           st.floats(0, 100)), max_size=30))
 def test_pending_rounds_report_peers_whose_oldest_unanswered_ask_is_too_old(
         steps: list[tuple[str, str, float]]) -> None:
     """A model of the rule: an unanswered ask is stuck after 40 s, or after 10 s when the
-    peer completed a round less than LIVE_WINDOW before it."""
+    peer completed a round less than LIVE_WINDOW before it and since then neither failed a
+    round nor caused a rejoin."""
     rounds = PendingRounds()
     oldest_unanswered: dict[str, tuple[float, float]] = {}  # peer: (asked at, limit)
     completed_at: dict[str, float] = {}
@@ -118,13 +120,19 @@ def test_pending_rounds_report_peers_whose_oldest_unanswered_ask_is_too_old(
             rounds.asked([peer], now)
             live = now - completed_at.get(peer, -NEVER) < LIVE_WINDOW
             oldest_unanswered.setdefault(peer, (now, 10 if live else 40))
+        elif step == "rejoin":
+            stuck = rounds.stuck("abc", now, 40, 10)
+            rounds.forget(stuck)
+            oldest_unanswered.clear()
+            for gone in stuck:
+                completed_at.pop(gone, None)
         else:
             rounds.ended(peer, now, completed=step == "done")
             oldest_unanswered.pop(peer, None)
             if step == "done":
                 completed_at[peer] = now
+            else:
+                completed_at.pop(peer, None)
         expected = sorted(p for p, (since, limit) in oldest_unanswered.items()
                           if now - since > limit)
         assert sorted(rounds.stuck("abc", now, 40, 10)) == expected
-    rounds.forget()
-    assert rounds.stuck("abc", now + NEVER, 1, 1) == []
