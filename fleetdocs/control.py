@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from fleetdocs.canonical import decode_json
 from fleetdocs.errors import FleetdocsError
 
 Handler = Callable[[str, dict[str, Any]], Awaitable[Any]]
@@ -38,7 +39,7 @@ async def serve(path: Path, handler: Handler) -> asyncio.Server:
     async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             line = await reader.readline()
-            request = json.loads(line)
+            request = decode_json(line)
             op, args = request["op"], request.get("args", {})
             try:
                 reply: dict[str, Any] = {"ok": await handler(op, args)}

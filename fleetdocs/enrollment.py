@@ -11,7 +11,6 @@ coordinators can derive; a grant to the agent's own key.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,7 @@ import blake3
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
-from fleetdocs.canonical import canonical_bytes
+from fleetdocs.canonical import canonical_bytes, decode_json
 from fleetdocs.errors import FleetdocsError
 from fleetdocs.identity import Identity, verify_key
 
@@ -48,9 +47,14 @@ def request_hash(raw: bytes) -> str:
 def sign_request(identity: Identity, fleet: str, report_ns: str, facts: dict[str, Any],
                  time_us: int, box_public: bytes) -> bytes:
     """The bytes of a device's request: its report namespace and facts sealed to the fleet's
-    enrollment key, signed by the device's own key."""
-    sealed = SealedBox(PublicKey(box_public)).encrypt(
-        canonical_bytes({"report_ns": report_ns, "facts": facts}))
+    enrollment key, signed by the device's own key.
+
+    The sealed part names the agent and fleet again: anyone can seal to the fleet's key, but
+    only this device can seal its own id with its report namespace, so another ticket holder
+    cannot pass this sealed part off as its own request (and learn the namespace from the
+    approval an admin gave it)."""
+    sealed = SealedBox(PublicKey(box_public)).encrypt(canonical_bytes(
+        {"agent": identity.public_hex, "fleet": fleet, "report_ns": report_ns, "facts": facts}))
     body = {"v": REQUEST_VERSION, "fleet": fleet, "agent": identity.public_hex,
             "sealed": sealed.hex(), "time": time_us}
     signature = identity.sign(REQUEST_DOMAIN + canonical_bytes(body))
@@ -79,15 +83,21 @@ class EnrollmentRequest:
         if len(raw) > MAX_REQUEST_BYTES:
             raise EnrollmentError(f"enrollment request over {MAX_REQUEST_BYTES} bytes")
         try:
-            value = json.loads(raw)
+            value = decode_json(raw)
+            version = value["v"]
+        except (ValueError, KeyError, TypeError):
+            raise EnrollmentError("malformed enrollment request") from None
+        if version != REQUEST_VERSION:
+            raise EnrollmentError(f"enrollment request of version {repr(version)[:16]}, not "
+                                  f"{REQUEST_VERSION}: the device must enroll again")
+        try:
             body = {k: value[k] for k in ("v", "fleet", "agent", "sealed", "time")}
             signature = bytes.fromhex(value["sig"])
             agent = bytes.fromhex(body["agent"])
             sealed = bytes.fromhex(body["sealed"])
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise EnrollmentError("malformed enrollment request (or one from before v3: "
-                                  "the device must enroll again)") from None
-        if body["v"] != REQUEST_VERSION or not isinstance(body["time"], int):
+            raise EnrollmentError("malformed enrollment request") from None
+        if not isinstance(body["time"], int):
             raise EnrollmentError("malformed enrollment request")
         if body["fleet"] != fleet:
             raise EnrollmentError("enrollment request is for another fleet")
@@ -95,13 +105,14 @@ class EnrollmentRequest:
             verify_key(agent).verify(REQUEST_DOMAIN + canonical_bytes(body), signature)
         except (CryptoError, FleetdocsError, ValueError):
             raise EnrollmentError("enrollment request signature does not verify") from None
-        report_ns, facts = _open_sealed(sealed, box)
+        report_ns, facts = _open_sealed(sealed, box, body["agent"], fleet)
         return cls(fleet, body["agent"], report_ns, facts, body["time"], raw)
 
 
-def _open_sealed(sealed: bytes, box: PrivateKey) -> tuple[str, dict[str, Any]]:
+def _open_sealed(sealed: bytes, box: PrivateKey, agent: str, fleet: str
+                 ) -> tuple[str, dict[str, Any]]:
     try:
-        value = json.loads(SealedBox(box).decrypt(sealed))
+        value = decode_json(SealedBox(box).decrypt(sealed))
     except CryptoError:
         raise EnrollmentError("enrollment request is not sealed to this fleet") from None
     except ValueError:
@@ -109,8 +120,11 @@ def _open_sealed(sealed: bytes, box: PrivateKey) -> tuple[str, dict[str, Any]]:
     try:
         report_ns, facts = value["report_ns"], value["facts"]
         namespace = bytes.fromhex(report_ns)
+        sealed_for = (value["agent"], value["fleet"])
     except (KeyError, TypeError, ValueError):
         raise EnrollmentError("enrollment request's sealed part is malformed") from None
+    if sealed_for != (agent, fleet):
+        raise EnrollmentError("enrollment request's sealed part names another device or fleet")
     if len(namespace) != 32 or not isinstance(facts, dict) or len(facts) > MAX_FACTS_KEYS:
         raise EnrollmentError("enrollment request's sealed part is malformed")
     return namespace.hex(), facts
@@ -124,7 +138,7 @@ def seal_grant(agent_public: bytes, grant: dict[str, Any]) -> bytes:
 def open_grant(identity: Identity, sealed: bytes) -> dict[str, Any]:
     private = PrivateKey(identity.signing_key.to_curve25519_private_key().encode())
     try:
-        value = json.loads(SealedBox(private).decrypt(sealed))
+        value = decode_json(SealedBox(private).decrypt(sealed))
     except (CryptoError, ValueError):
         raise EnrollmentError("grant is not sealed to this agent or is damaged") from None
     if not isinstance(value, dict):

@@ -33,3 +33,8 @@ class TicketError(FleetdocsError):
 
 class NetError(FleetdocsError):
     """The iroh node could not do what was asked (start, join, sync)."""
+
+
+def with_article(noun: str) -> str:
+    """"an admin", "a coordinator": role names in messages."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"

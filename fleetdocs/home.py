@@ -21,7 +21,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fleetdocs.errors import HomeError, UsageError
+from fleetdocs.canonical import decode_json
+from fleetdocs.errors import HomeError, UsageError, with_article
 from fleetdocs.identity import Identity, read_any_key_file, read_key_file, write_key_file
 
 # Set by the NixOS modules: the principal's key file (identity) and the unit's role (cli).
@@ -59,8 +60,8 @@ class HomeConfig:
                 "`fleetdocs join TICKET` or `fleetdocs agent enroll TICKET`"
             )
         if roles and self.role not in roles:
-            raise UsageError(f"this command needs {_with_article(' or '.join(roles))} home; "
-                             f"this is {_with_article(self.role)} home")
+            raise UsageError(f"this command needs {with_article(' or '.join(roles))} home; "
+                             f"this is {with_article(self.role)} home")
         return self.role
 
 
@@ -167,7 +168,7 @@ class Home:
         if not self.config_path.exists():
             return HomeConfig()
         try:
-            raw = json.loads(self.config_path.read_text())
+            raw = decode_json(self.config_path.read_text())
             return HomeConfig(**raw)
         except (OSError, ValueError, TypeError) as exc:
             raise HomeError(f"damaged {self.config_path}: {exc}") from None
@@ -204,7 +205,3 @@ def write_private_json(path: Path, value: object) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
-
-
-def _with_article(noun: str) -> str:
-    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"

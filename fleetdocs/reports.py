@@ -7,10 +7,10 @@ leaked secret or a confused replica harmless: an entry by anyone else is ignored
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleetdocs.canonical import decode_json
 from fleetdocs.scopes import REPORT, author_may_write, parse_key
 from fleetdocs.session import Session
 
@@ -36,7 +36,7 @@ async def read_report(session: Session, scope: str, agent: str) -> AgentReport:
             continue
         assert parts is not None
         try:
-            value = json.loads(stored.value)
+            value = decode_json(stored.value)
         except ValueError:
             report.ignored.append(f"malformed {parts[0]} entry")
             continue

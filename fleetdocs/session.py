@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Iterable
 
+from fleetdocs.canonical import decode_json
 from fleetdocs.errors import NetError, TicketError
 from fleetdocs.home import ROLES, Home, HomeConfig
 from fleetdocs.identity import Identity
@@ -278,7 +279,7 @@ class Session:
                 if not author_may_write(scope_kind(name), parts, stored.author_hex).accepted:
                     continue
                 try:
-                    value = json.loads(stored.value)
+                    value = decode_json(stored.value)
                     peer = PeerAddr.from_json({"id": stored.author_hex, "addrs": value["addrs"]})
                 except (ValueError, KeyError, TypeError, TicketError):
                     continue

@@ -10,14 +10,13 @@ capabilities, so it is only printed when asked for, and written to files with mo
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import blake3
 
-from fleetdocs.canonical import canonical_bytes
-from fleetdocs.errors import TicketError
+from fleetdocs.canonical import canonical_bytes, decode_json
+from fleetdocs.errors import TicketError, with_article
 from fleetdocs.net.tickets import Capability, PeerAddr
 
 PREFIX = "fleetdocs1-"
@@ -66,7 +65,7 @@ class FleetTicket:
         if len(raw) < 5 or blake3.blake3(payload).digest()[:4] != checksum:
             raise TicketError("ticket is truncated or corrupt (checksum mismatch); copy it again")
         try:
-            value = json.loads(payload)
+            value = decode_json(payload)
             ticket = cls(
                 role=_str(value, "role"),
                 fleet=_str(value, "fleet"),
@@ -82,7 +81,8 @@ class FleetTicket:
         if ticket.role not in ROLES:
             raise TicketError(f"ticket has an unknown role {ticket.role!r}")
         if role is not None and ticket.role != role:
-            raise TicketError(f"this is a ticket for a {ticket.role}, not for a {role}")
+            raise TicketError(f"this is a ticket for {with_article(ticket.role)}, "
+                              f"not for {with_article(role)}")
         if fleet is not None and ticket.fleet != fleet:
             raise TicketError(
                 f"this ticket is for fleet {ticket.fleet[:16]}…, this home is in fleet {fleet[:16]}…"

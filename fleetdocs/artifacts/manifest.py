@@ -25,7 +25,7 @@ import blake3
 from fleetdocs.artifacts.errors import ManifestError, NixHashError
 from fleetdocs.artifacts.nixhash import parse_nar_hash
 from fleetdocs.artifacts.storepath import store_basename
-from fleetdocs.canonical import canonical_bytes
+from fleetdocs.canonical import canonical_bytes, decode_json
 
 MANIFEST_VERSION = 1
 MAX_NAME_LENGTH = 255
@@ -96,8 +96,8 @@ def encode_manifest(manifest: Manifest) -> bytes:
 def decode_manifest(data: bytes) -> Manifest:
     """Parse and validate manifest bytes that must already be canonical."""
     try:
-        document = json.loads(data.decode("utf-8"), parse_float=_reject_float, parse_constant=_reject_float)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        document = decode_json(data, _DECODER)
+    except ValueError as error:  # UnicodeDecodeError too
         raise ManifestError(f"manifest is not UTF-8 JSON: {error}") from None
     manifest = _from_document(document)
     if canonical_bytes(document) != data:
@@ -121,6 +121,9 @@ def blobs_of(manifest: Manifest) -> frozenset[str]:
 
 def _reject_float(text: str) -> None:
     raise ManifestError(f"manifest contains a non-integer number {text}")
+
+
+_DECODER = json.JSONDecoder(parse_float=_reject_float, parse_constant=_reject_float)
 
 
 def _to_document(manifest: Manifest) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from fleetdocs.audit.errors import AuditError
-from fleetdocs.canonical import canonical_bytes
+from fleetdocs.canonical import canonical_bytes, decode_json
 
 
 def parse_canonical(
@@ -24,7 +24,7 @@ def parse_canonical(
     if plain is not None:
         return plain
     try:
-        obj = _DECODER.decode(raw.decode("utf-8"))
+        obj = decode_json(raw, _DECODER)
     except (UnicodeDecodeError, ValueError) as exc:
         raise error(f"{what} is not integer-only UTF-8 JSON: {_first_line(exc)}") from None
     if not isinstance(obj, dict):
@@ -54,7 +54,7 @@ def _parse_plain(raw: bytes) -> dict[str, Any] | None:
     if any(raw.find(marker) >= 0 for marker in _NOT_PLAIN):
         return None
     try:
-        obj = _SORTED_DECODER.decode(raw.decode("utf-8"))
+        obj = decode_json(raw, _SORTED_DECODER)
     except (UnicodeDecodeError, ValueError):
         return None
     return obj if isinstance(obj, dict) else None

@@ -14,7 +14,7 @@ from rich.table import Table
 from fleetdocs.cli.common import console, home_from, print_json, short
 from fleetdocs.cli.runner import run_op
 from fleetdocs.daemon import run_daemon
-from fleetdocs.errors import HomeError, UsageError
+from fleetdocs.errors import HomeError, UsageError, with_article
 from fleetdocs.home import ROLE_ENV, Home
 from fleetdocs.roles.fleet import admit_ticket, require_fresh
 
@@ -95,7 +95,7 @@ def run(ctx: typer.Context, verbose: bool = typer.Option(False, "-v", "--verbose
     expected = os.environ.get(ROLE_ENV)
     if expected and expected != role:
         raise HomeError(f"{ROLE_ENV}={expected} (the service's role), but {home.path} is "
-                        f"a {role} home")
+                        f"{with_article(role)} home")
     asyncio.run(run_daemon(home))
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fleetdocs.audit import actions
 from fleetdocs.enrollment import enrollment_box
-from fleetdocs.errors import UsageError
+from fleetdocs.errors import UsageError, with_article
 from fleetdocs.home import HomeConfig
 from fleetdocs.identity import parse_public_hex
 from fleetdocs.ledger import Ledger, write_genesis
@@ -30,7 +30,7 @@ JOIN_SYNC_TIMEOUT = 5.0
 
 def require_fresh(config: HomeConfig) -> None:
     if config.role is not None:
-        raise UsageError(f"this home is already a {config.role} of fleet "
+        raise UsageError(f"this home is already {with_article(config.role)} of fleet "
                          f"{config.fleet_name} ({(config.fleet or '')[:16]}…)")
 
 

@@ -28,7 +28,15 @@ from fleetdocs.net.blobs import BlobStore
 from fleetdocs.reports import read_report
 from fleetdocs.roles.agent import AgentRole, agent_state
 from fleetdocs.roles.coordinator import CoordinatorRole
-from fleetdocs.scopes import DESIRED, ENROLL, REPORT, desired_entry_key, grant_key, report_scope
+from fleetdocs.scopes import (
+    DESIRED,
+    ENROLL,
+    REPORT,
+    desired_entry_key,
+    grant_key,
+    report_scope,
+    request_key,
+)
 from tests.artifacts.net_helpers import lying_blob_provider
 from tests.fleet.sessions import Homes, enrolled, homes, small_fleet
 
@@ -191,6 +199,32 @@ def test_report_by_anyone_but_the_agent_is_ignored(tmp_path: Path) -> None:
             report = await read_report(h["A"], report_scope(agent), agent)
             assert report.ignored, "the forged entry is listed"
             assert report.status is None or report.status.get("phase") != "healthy"
+    run(scenario)
+
+
+def test_json_nested_too_deeply_by_a_device_is_refused_not_fatal(tmp_path: Path) -> None:
+    """A device may write what it likes in its own report and its own enrollment request;
+    JSON nested past Python's recursion limit must not stop admins' `status` or `enroll list`."""
+    async def scenario() -> None:
+        async with homes(tmp_path) as h:
+            await small_fleet(h)
+            agent = await enroll(h, "X")
+            await h.op("A", "enroll.approve", agent=agent)
+            await grant_picked_up(h, "X")
+            nested = b"[" * 5000
+            await (await h["X"].scope(REPORT)).put(b"status\x00", nested)
+            stranger = await enrolled(h, "Y")
+            await (await h["Y"].scope(ENROLL)).put(request_key(stranger.identity.public_hex),
+                                                   nested)
+            await h["Y"].sync_and_wait(5)
+            await h["X"].sync_and_wait(5)
+            await h["A"].sync_and_wait(5)
+            await h["A"].repair_missing_content()
+            report = await read_report(h["A"], report_scope(agent), agent)
+            assert "malformed status entry" in report.ignored
+            assert any(row["id"] == agent for row in (await h.op("A", "status"))["agents"])
+            listed = await h.op("A", "enroll.list")
+            assert any("malformed enrollment request" in line for line in listed["refused"])
     run(scenario)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nacl.public import PublicKey, SealedBox
 
 from fleetdocs.canonical import canonical_bytes
 from fleetdocs.enrollment import (
@@ -101,8 +102,30 @@ def test_an_oversized_request_is_refused_before_anything_is_parsed() -> None:
 def test_a_request_from_before_v3_says_the_device_must_enroll_again() -> None:
     old = canonical_bytes({"v": 2, "fleet": FLEET, "agent": DEVICE.public_hex,
                            "report_ns_sealed": "00" * 80, "facts": FACTS, "time": 1, "sig": "00"})
-    with pytest.raises(EnrollmentError, match="enroll again"):
+    with pytest.raises(EnrollmentError, match="of version 2, not 3: the device must enroll again"):
         EnrollmentRequest.open(old, FLEET, BOX)
+
+
+def test_another_devices_sealed_part_is_refused_in_a_request_signed_by_its_copier() -> None:
+    """Y copies X's sealed part into a request Y signs: an approval of Y's request would
+    otherwise name X's report namespace, and reach Y in its desired namespace."""
+    copier = Identity.generate()
+    stolen = json.loads(signed())["sealed"]
+    forged = resigned(signed(identity=copier), {"sealed": stolen}, identity=copier)
+    with pytest.raises(EnrollmentError, match="sealed part names another device or fleet"):
+        EnrollmentRequest.open(forged, FLEET, BOX)
+
+
+@pytest.mark.parametrize("where", ["outside", "sealed"])
+def test_json_nested_past_the_recursion_limit_is_malformed(where: str) -> None:
+    nested = b"[" * 5000
+    if where == "outside":
+        raw = nested
+    else:
+        sealed = SealedBox(PublicKey(BOX_PUBLIC)).encrypt(nested)
+        raw = resigned(signed(), {"sealed": sealed.hex()})
+    with pytest.raises(EnrollmentError, match="malformed"):
+        EnrollmentRequest.open(raw, FLEET, BOX)
 
 
 @settings(max_examples=300, deadline=None)
