@@ -68,6 +68,14 @@ async def grant_picked_up(h: Homes, name: str) -> None:
     await AgentRole(h[name]).reconcile(h[name])
 
 
+async def approved_agent(h: Homes, name: str) -> str:
+    """Enroll `name`, approve it from A and let it pick up its grant; returns its id."""
+    agent = await enroll(h, name)
+    await h.op("A", "enroll.approve", agent=agent)
+    await grant_picked_up(h, name)
+    return agent
+
+
 def test_unapproved_and_rejected_devices_get_no_scopes(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with homes(tmp_path) as h:
@@ -185,9 +193,7 @@ def test_report_by_anyone_but_the_agent_is_ignored(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with homes(tmp_path) as h:
             await small_fleet(h)
-            agent = await enroll(h, "X")
-            await h.op("A", "enroll.approve", agent=agent)
-            await grant_picked_up(h, "X")
+            agent = await approved_agent(h, "X")
             await AgentRole(h["X"]).reconcile(h["X"])
             # Even with the report namespace's secret leaked to a coordinator, its entries
             # do not count as the agent's.
@@ -208,9 +214,7 @@ def test_json_nested_too_deeply_by_a_device_is_refused_not_fatal(tmp_path: Path)
     async def scenario() -> None:
         async with homes(tmp_path) as h:
             await small_fleet(h)
-            agent = await enroll(h, "X")
-            await h.op("A", "enroll.approve", agent=agent)
-            await grant_picked_up(h, "X")
+            agent = await approved_agent(h, "X")
             nested = b"[" * 5000
             await (await h["X"].scope(REPORT)).put(b"status\x00", nested)
             stranger = await enrolled(h, "Y")
