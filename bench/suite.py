@@ -4,8 +4,8 @@ Sizes are chosen so that a full run stays under 15 minutes and a quick one under
 2-core machine; "tiny" only proves each benchmark still runs end to end (smoke test).
 Rollout goes up to 25 agents (27 daemons, ~4 GiB resident), run at the default 15 s sync
 interval, because setting up the fleet one agent at a time takes ~4 of the 15 minutes of a
-full run at N = 25. Larger fleets complete too (up to 100 tried, docs/benchmarks.md "How
-many fit"); `scripts/bench rollout --agents N` runs them.
+full run at N = 25. Larger fleets complete too (150 here; 250 did not fit in memory,
+docs/benchmarks.md "How many fit"); `scripts/bench rollout --agents N` runs them.
 """
 
 from __future__ import annotations
