@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -140,26 +141,26 @@ class PendingRounds:
 
     def __init__(self) -> None:
         self._since: dict[str, float] = {}
-        self._live: set[str] = set()
+        # Unchanged while a peer is pending: a round ending clears `_since` too.
         self._completed_at: dict[str, float] = {}
 
     def stuck(self, peers: Iterable[str], now: float, after: float, live_after: float
               ) -> list[str]:
-        return [peer for peer in peers if peer in self._since and now - self._since[peer] >
-                (min(after, live_after) if peer in self._live else after)]
+        return [peer for peer in peers if peer in self._since and
+                now - self._since[peer] > (min(after, live_after) if self._live(peer) else after)]
+
+    def _live(self, peer: str) -> bool:
+        """Whether `peer` completed a round less than LIVE_WINDOW before it was asked."""
+        return self._since[peer] - self._completed_at.get(peer, -math.inf) < LIVE_WINDOW
 
     def asked(self, peers: Iterable[str], now: float) -> None:
         for peer in peers:
-            if peer not in self._since:
-                self._since[peer] = now
-                if now - self._completed_at.get(peer, -LIVE_WINDOW) < LIVE_WINDOW:
-                    self._live.add(peer)
+            self._since.setdefault(peer, now)
 
     def ended(self, peer: str, now: float, completed: bool) -> None:
         """A round with `peer` ended; `completed` unless it failed, which says the peer may
         be gone: its next round gets the full `stuck_after` again."""
         self._since.pop(peer, None)
-        self._live.discard(peer)
         if completed:
             self._completed_at[peer] = now
         else:
@@ -170,7 +171,6 @@ class PendingRounds:
         end any more. Each completed round buys one early rejoin, so a peer that left
         right after a round costs at most one."""
         self._since.clear()
-        self._live.clear()
         for peer in stuck:
             self._completed_at.pop(peer, None)
 
