@@ -12,7 +12,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from bench.processes import proc_status, start_fleet
+from bench.processes import proc_kib, start_fleet
 from bench.results import Result, percentile, time_runs
 from tests.fleet.harness import Fleet, fleet_in
 
@@ -49,7 +49,7 @@ def _cli_p50(fleet: Fleet, args: tuple[str, ...], runs: int) -> float:
 
 
 def _memory(fleet: Fleet, home: str, role: str) -> list[Result]:
-    status = proc_status(fleet.daemons[home].pid)
+    status = proc_kib(fleet.daemons[home].pid)
     params = {"home": home}
     return [Result("daemons", f"{role} daemon {field}", status[field] / 1024, "MiB", None, None,
                    MEMORY_LIMIT, params) for field in ("VmRSS", "VmHWM")]

@@ -59,10 +59,10 @@ def healthy_on(fleet: Fleet, artifact: str) -> set[str]:
     return {row["id"] for row in rows if row.get("current") == artifact and row["phase"] == "healthy"}
 
 
-def proc_status(pid: int) -> dict[str, int]:
-    """The kB fields of /proc/PID/status."""
+def proc_kib(pid: int, name: str = "status") -> dict[str, int]:
+    """The kB fields of /proc/PID/NAME (status, smaps_rollup)."""
     fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
         name, _, value = line.partition(":")
         if value.strip().endswith("kB"):
             fields[name] = int(value.split()[0])

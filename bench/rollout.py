@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from bench.machine import mem_total_kib
-from bench.processes import healthy_on, start_fleet
+from bench.processes import healthy_on, proc_kib, start_fleet
 from bench.results import BenchError, Result, percentile, wait_for
 from fleetdocs.session import DEFAULT_SYNC_INTERVAL
 from tests.fleet.harness import Fleet, fleet_in
@@ -133,20 +133,13 @@ def _memory_result(fleet: Fleet, params: dict[str, int]) -> Result:
 
     PSS, not RSS: each daemon maps the same ~48 MiB of Python and iroh libraries, which RSS
     would count once per daemon and the machine holds once."""
-    used = sum(_pss_kib(process.pid) for process in fleet.daemons.values())
+    used = sum(proc_kib(process.pid, "smaps_rollup")["Pss"] for process in fleet.daemons.values())
     total = mem_total_kib()
     return Result("rollout", f"memory (PSS) of {len(fleet.daemons)} idle daemons, "
                   f"{params['agents']} agents", used / 1024, "MiB",
                   None if total is None else total / 1024, "the machine's memory",
                   "each daemon: Python, automerge, an iroh node with its stores and "
                   "connections", params)
-
-
-def _pss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1])
-    raise BenchError(f"no Pss in /proc/{pid}/smaps_rollup")
 
 
 def idle_cpu(fleet: Fleet, seconds: float) -> dict[str, float]:
